@@ -1,0 +1,1 @@
+"""Pipedrive Explorer: browse, search and safely bulk-edit a Pipedrive CRM account."""

@@ -1,0 +1,1 @@
+"""Async Pipedrive client (httpx): auth, v1/v2 routing, paging, rate governor, errors."""

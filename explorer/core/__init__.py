@@ -1,0 +1,1 @@
+"""Pure logic: bulk-edit plans, journal, settings, export."""
