@@ -111,6 +111,13 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
+    def clone(self) -> Store:
+        """An independent in-memory copy (tests start each case from one seeded template)."""
+        copy = Store(None)
+        self.conn.commit()
+        self.conn.backup(copy.conn)
+        return copy
+
     # ------------------------------------------------------------------ records
 
     def _row(self, coll: Collection, record: Record, seq: int, deleted: bool) -> tuple[Any, ...]:
