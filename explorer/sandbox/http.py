@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -72,8 +73,12 @@ def schema_error(message: str) -> ApiProblem:
 
 def unauthorized() -> Response:
     return JSONResponse(
-        {"success": False, "error": "unauthorized access", "errorCode": 401,
-         "error_info": "Please check developers.pipedrive.com"},
+        {
+            "success": False,
+            "error": "unauthorized access",
+            "errorCode": 401,
+            "error_info": "Please check developers.pipedrive.com",
+        },
         status_code=401,
     )
 
@@ -81,8 +86,13 @@ def unauthorized() -> Response:
 # ---------------------------------------------------------------------- responses
 
 
-def ok(data: Any, additional_data: JSON | None = None, *, status: int = 200,
-       related_objects: JSON | None = None) -> Response:
+def ok(
+    data: Any,
+    additional_data: JSON | None = None,
+    *,
+    status: int = 200,
+    related_objects: JSON | None = None,
+) -> Response:
     body: JSON = {"success": True, "data": data}
     if additional_data is not None:
         body["additional_data"] = additional_data
@@ -131,15 +141,21 @@ async def json_body(request: Request) -> JSON:
 class Query:
     """Typed access to query parameters, answering 400 for values of the wrong type."""
 
-    def __init__(self, params: Mapping[str, str]) -> None:
+    def __init__(self, params: Mapping[builtins.str, builtins.str]) -> None:
         self.params = params
 
-    def str(self, name: str, default: str | None = None) -> str | None:
+    def str(self, name: builtins.str, default: builtins.str | None = None) -> builtins.str | None:
         value = self.params.get(name)
         return default if value is None or value == "" else value
 
-    def int(self, name: str, default: int | None = None, *, minimum: int | None = None,
-            maximum: int | None = None) -> int | None:
+    def int(
+        self,
+        name: builtins.str,
+        default: builtins.int | None = None,
+        *,
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+    ) -> builtins.int | None:
         raw = self.params.get(name)
         if raw is None or raw == "":
             return default
@@ -153,7 +169,7 @@ class Query:
             raise bad_request(f"Parameter '{name}' must be at most {maximum}")
         return value
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def bool(self, name: builtins.str, default: bool = False) -> bool:
         raw = self.params.get(name)
         if raw is None or raw == "":
             return default
@@ -164,7 +180,12 @@ class Query:
             return False
         raise bad_request(f"Parameter '{name}' must be true or false, got '{raw}'")
 
-    def choice(self, name: str, choices: tuple[str, ...], default: str | None = None) -> str | None:
+    def choice(
+        self,
+        name: builtins.str,
+        choices: tuple[builtins.str, ...],
+        default: builtins.str | None = None,
+    ) -> builtins.str | None:
         value = self.str(name, default)
         if value is not None and value not in choices:
             raise bad_request(
@@ -172,11 +193,13 @@ class Query:
             )
         return value
 
-    def csv(self, name: str) -> list[str]:
+    def csv(self, name: builtins.str) -> list[builtins.str]:
         raw = self.params.get(name) or ""
         return [part.strip() for part in raw.split(",") if part.strip()]
 
-    def int_csv(self, name: str, *, maximum: int | None = None) -> list[int]:
+    def int_csv(
+        self, name: builtins.str, *, maximum: builtins.int | None = None
+    ) -> list[builtins.int]:
         parts = self.csv(name)
         try:
             values = [int(p) for p in parts]
@@ -186,7 +209,7 @@ class Query:
             raise bad_request(f"Parameter '{name}' takes at most {maximum} values")
         return values
 
-    def rfc3339(self, name: str) -> str | None:
+    def rfc3339(self, name: builtins.str) -> builtins.str | None:
         """An RFC 3339 timestamp, normalised to the stored ``YYYY-MM-DDTHH:MM:SSZ`` form."""
         raw = self.str(name)
         if raw is None:
@@ -236,7 +259,7 @@ def v1_time(moment: datetime) -> str:
 
 
 def lead_time(moment: datetime) -> str:
-    """The ISO form with milliseconds that Pipedrive uses for leads: ``2020-10-14T11:30:36.551Z``."""
+    """ISO with milliseconds, as Pipedrive dates leads: ``2020-10-14T11:30:36.551Z``."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
         f"{moment.microsecond // 1000:03d}Z"
     )

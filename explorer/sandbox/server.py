@@ -1,0 +1,123 @@
+"""Serve the sandbox over HTTP with uvicorn: ``pipedrive-explorer sandbox [options]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Generator, Sequence
+from types import FrameType
+
+import uvicorn
+
+from explorer.sandbox.app import DEFAULT_TOKEN, create_app
+from explorer.sandbox.demo import generate
+from explorer.sandbox.store import Store
+
+SIZES = ("small", "medium", "large")
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    parser = parser or argparse.ArgumentParser(
+        prog="pipedrive-explorer sandbox",
+        description="Run the local Pipedrive-compatible sandbox server with demo data.",
+    )
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind (default: 127.0.0.1, loopback only)")
+    parser.add_argument("--port", type=int, default=8765,
+                        help="port to listen on; 0 picks a free one (default: 8765)")
+    parser.add_argument("--db", metavar="PATH",
+                        help="sqlite file to keep the data in across restarts (default: memory)")
+    parser.add_argument("--size", choices=SIZES, default="small",
+                        help="demo data size when the database is new (default: small)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="demo data seed; the same seed gives the same data (default: 1)")
+    parser.add_argument("--token", default=DEFAULT_TOKEN,
+                        help="API token clients must send (default: the demo token)")
+    return parser
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopping cleanly on SIGINT/SIGTERM without re-raising the signal.
+
+    uvicorn re-raises a captured signal after shutdown, which would turn a clean stop into
+    death by signal; the sandbox promises exit status 0 and a closed database instead.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def stop(sig: int, frame: FrameType | None) -> None:
+            self.should_exit = True
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(
+            f"Cannot listen on {host}:{port}: {exc.strerror}. "
+            "Pick another port with --port, or --port 0 for any free one."
+        ) from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def open_store(db: str | None, size: str, seed: int) -> tuple[Store, str]:
+    """The store to serve, seeded with demo data if new; also a line saying what it holds."""
+    store = Store(db)
+    if store.is_empty():
+        started = time.perf_counter()
+        generate(store, size=size, seed=seed)
+        took = time.perf_counter() - started
+        return store, f"generated {size} demo data (seed {seed}) in {took:.1f} s"
+    return store, (f"using existing data in {db} "
+                   f"({store.get_meta('size')}, seed {store.get_meta('seed')})")
+
+
+async def _serve(server: _Server, sock: socket.socket, ready_line: str) -> None:
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.02)
+    if server.started:
+        print(ready_line, flush=True)  # noqa: T201 - the CLI's contract: one ready line
+    await task
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    sock = _bind(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    base_url = f"http://{shown}:{port}"
+    store, how = open_store(args.db, args.size, args.seed)
+    print(f"Sandbox: {how}", file=sys.stderr, flush=True)  # noqa: T201
+    app = create_app(store, token=args.token, base_url=base_url)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    server = _Server(config)
+    try:
+        asyncio.run(_serve(server, sock, f"Sandbox listening on {base_url} token {args.token}"))
+    finally:
+        store.close()
+        sock.close()
+    return 0
