@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from explorer.sandbox.http import ApiProblem, unauthorized
 from explorer.sandbox.routes import ROUTERS
 from explorer.sandbox.routing import Clock, Handler, Operation, Sandbox
+from explorer.sandbox.search import keep_fresh
 from explorer.sandbox.store import Store
 
 DEFAULT_TOKEN = "sandbox-token-0123456789abcdef"
@@ -99,6 +100,7 @@ def create_app(
 
     ``token`` authenticates as the account's admin user, the one ``/users/me`` returns.
     """
+    keep_fresh(store)
     me = int(store.get_meta("me_user_id") or 1)
     state = Sandbox(store=store, clock=clock or Clock(), tokens={token: me}, base_url=base_url)
     app = Starlette(

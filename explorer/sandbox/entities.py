@@ -35,8 +35,12 @@ MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
 VISIBLE_TO = (1, 3, 5, 7)
 
+# Sort columns that are never NULL; others need NULL-aware keyset conditions.
+_NOT_NULL_SORT = frozenset({"seq", "add_time", "update_time", "order_nr"})
+
 Rule = Callable[[Sandbox, JSON, JSON | None], None]
 Derive = Callable[[Store, list[JSON], set[str]], None]
+QueryFilter = Callable[[Query], Where]
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,12 @@ class EntityKind:
         derive: adds ``include_fields`` values to rendered records.
         keep_null: keys sent as null instead of omitted (the spec marks them nullable).
         status_filter: whether the list takes ``status`` (deals).
+        on_write: last say over a record before it is stored (create: old is None); may
+            normalise it or raise ``ApiProblem``.
+        id_filters: further list conditions, ignored with ``filter_id`` like ``filters``.
+        flag_filters: list conditions applied even with ``filter_id`` (activities' ``done``).
+        optional_keys: stored keys a list or get shows only when ``include_fields`` names them.
+        created_status: the HTTP status of a create (201 for products, as the spec says).
     """
 
     collection: str
@@ -71,6 +81,10 @@ class EntityKind:
     keep_null: frozenset[str] = frozenset()
     status_filter: bool = False
     on_write: Callable[[Sandbox, JSON, JSON | None], None] | None = None
+    id_filters: QueryFilter | None = None
+    flag_filters: QueryFilter | None = None
+    optional_keys: frozenset[str] = frozenset()
+    created_status: int = 200
 
 
 # ---------------------------------------------------------------------- rendering
@@ -124,6 +138,8 @@ def _page_where(kind: EntityKind, sb: Sandbox, q: Query) -> Where:
         value = q.int(param)
         if value is not None:
             where.append((f"{column} = ?", (value,)))
+    if kind.id_filters is not None:
+        where += kind.id_filters(q)
     if kind.status_filter:
         status = q.choice("status", ("open", "won", "lost", "deleted"))
         if status is not None and status != "deleted":
@@ -138,6 +154,8 @@ def list_page(kind: EntityKind, request: Request) -> tuple[list[JSON], str | Non
     sort_by = q.choice("sort_by", ("id", *kind.sort_by), "id") or "id"
     direction = (q.choice("sort_direction", ("asc", "desc"), "asc") or "asc").upper()
     where = _page_where(kind, sb, q)
+    if kind.flag_filters is not None:
+        where += kind.flag_filters(q)
     since, until = q.rfc3339("updated_since"), q.rfc3339("updated_until")
     if since:
         where.append(("update_time >= ?", (since,)))
@@ -153,11 +171,7 @@ def list_page(kind: EntityKind, request: Request) -> tuple[list[JSON], str | Non
         if c.get("s") != sort_by or c.get("d") != direction:
             raise bad_request("The cursor belongs to a different sort order",
                               "Start again without a cursor after changing sort_by/direction.")
-        op = ">" if direction == "ASC" else "<"
-        if column == "seq":
-            where.append((f"seq {op} ?", (c.get("q"),)))
-        else:
-            where.append((f"({column}, seq) {op} (?, ?)", (c.get("v"), c.get("q"))))
+        where.append(_after(column, direction, c.get("v"), c.get("q")))
     order = [(column, direction)] if column == "seq" else [(column, direction), ("seq", direction)]
     rows = sb.store.select(kind.collection, where, order_by=order, limit=limit + 1,
                            include_deleted=deleted_only)
@@ -169,6 +183,27 @@ def list_page(kind: EntityKind, request: Request) -> tuple[list[JSON], str | Non
         next_cursor = encode_cursor({"s": sort_by, "d": direction,
                                      "v": last.get(sort_by), "q": seq})
     return rows, next_cursor
+
+
+def _after(column: str, direction: str, value: Any, seq: Any) -> tuple[str, tuple[Any, ...]]:
+    """The keyset condition for rows after the cursor's ``(value, seq)``.
+
+    sqlite sorts NULL first ascending and last descending, and a row-value comparison with a
+    NULL is never true, so nullable sort columns (``due_date``, ``name``) need the NULL rows
+    spelled out or paging would skip them.
+    """
+    op = ">" if direction == "ASC" else "<"
+    if column == "seq":
+        return f"seq {op} ?", (seq,)
+    if column in _NOT_NULL_SORT:
+        return f"({column}, seq) {op} (?, ?)", (value, seq)
+    if value is None:
+        if direction == "ASC":
+            return f"({column} IS NULL AND seq > ?) OR {column} IS NOT NULL", (seq,)
+        return f"{column} IS NULL AND seq < ?", (seq,)
+    if direction == "ASC":
+        return f"({column}, seq) > (?, ?)", (value, seq)
+    return f"({column}, seq) < (?, ?) OR {column} IS NULL", (value, seq)
 
 
 def _custom_keys(q: Query) -> list[str] | None:
@@ -188,7 +223,12 @@ def _rendered(kind: EntityKind, sb: Sandbox, q: Query, rows: list[JSON]) -> list
         kind.derive(sb.store, rows, include)
     keys = _custom_keys(q)
     labels = q.bool("include_option_labels")
+    hidden = kind.optional_keys - include
     out = [render(kind, r, keys) for r in rows]
+    if hidden:
+        for rec in out:
+            for key in hidden:
+                rec.pop(key, None)
     if labels and kind.field_entity:
         _label_options(sb.store, kind.field_entity, out)
     return out
@@ -293,7 +333,8 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
             sb.store.insert(kind.collection, record, commit=False)
             sb.store.log_changes(kind.collection, record["id"], [("add_time", None, now)],
                                  actor_user_id=user, time=now)
-        return ok(render(kind, record))
+        return ok(_rendered(kind, sb, Query(request.query_params), [record])[0],
+                  status=kind.created_status)
 
     async def update_item(request: Request) -> Response:
         sb = sandbox(request)
@@ -317,7 +358,7 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
             sb.store.replace(kind.collection, record)
             sb.store.log_changes(kind.collection, item_id, changes,
                                  actor_user_id=sb.me(request), time=record["update_time"])
-        return ok(render(kind, record))
+        return ok(_rendered(kind, sb, Query(request.query_params), [record])[0])
 
     async def delete_item(request: Request) -> Response:
         sb = sandbox(request)

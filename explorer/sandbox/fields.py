@@ -147,7 +147,7 @@ def _option_ids(field: JSON) -> set[int]:
     return {int(o["id"]) for o in field.get("options") or ()}
 
 
-def check_value(store: Store, field: JSON, value: Any) -> Any:  # noqa: C901 - one branch a type
+def check_value(store: Store, field: JSON, value: Any) -> Any:
     """Validate and normalise one custom field value (v2 form); None clears it."""
     if value is None:
         return None
@@ -167,9 +167,8 @@ def check_value(store: Store, field: JSON, value: Any) -> Any:  # noqa: C901 - o
         ):
             raise _fail(field, 'an object {"value": number, "currency": "EUR"}')
         currency = value.get("currency")
-        if currency is not None and not _known_currency(store, currency):
-            raise ApiProblem(400, "Unknown currency provided!",
-                             f"'{currency}' is neither a real nor a custom currency of the company.")
+        if currency is not None:
+            check_currency(store, currency)
         return {"value": value["value"], "currency": currency}
     if ftype == "enum":
         if isinstance(value, bool) or not isinstance(value, int) or value not in _option_ids(field):
@@ -227,8 +226,15 @@ def _is_date(text: str) -> bool:
     return len(text) == 10
 
 
-def _known_currency(store: Store, code: Any) -> bool:
-    return isinstance(code, str) and bool(store.count("currencies", [("code = ?", (code,))]))
+def check_currency(store: Store, code: Any) -> None:
+    """400 "Unknown currency provided!" unless ``code`` is a real or custom company currency."""
+    if not isinstance(code, str) or not store.count("currencies", [("code = ?", (code,))]):
+        raise ApiProblem(
+            400,
+            "Unknown currency provided!",
+            f"'{code}' is neither a real nor a custom currency of the company; "
+            "GET /v1/currencies lists them.",
+        )
 
 
 # ---------------------------------------------------------------------- v1 flat form

@@ -120,7 +120,7 @@ async def json_body(request: Request) -> JSON:
         return {k: v for k, v in form.items() if isinstance(v, str)}
     if ctype and ctype != "application/json" and not ctype.endswith("+json"):
         raise ApiProblem(
-            415 if raw else 400,
+            400,
             f"Unsupported content type '{ctype}'",
             "Send the body as JSON with 'Content-Type: application/json'.",
         )

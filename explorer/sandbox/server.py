@@ -47,7 +47,19 @@ class _Server(uvicorn.Server):
 
     uvicorn re-raises a captured signal after shutdown, which would turn a clean stop into
     death by signal; the sandbox promises exit status 0 and a closed database instead.
+
+    Attributes:
+        ready_line: printed to stdout once the socket accepts connections.
     """
+
+    def __init__(self, config: uvicorn.Config, ready_line: str) -> None:
+        super().__init__(config)
+        self.ready_line = ready_line
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            print(self.ready_line, flush=True)  # noqa: T201 - the CLI's contract: one line
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -95,15 +107,6 @@ def open_store(db: str | None, size: str, seed: int) -> tuple[Store, str]:
                    f"({store.get_meta('size')}, seed {store.get_meta('seed')})")
 
 
-async def _serve(server: _Server, sock: socket.socket, ready_line: str) -> None:
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started and not task.done():
-        await asyncio.sleep(0.02)
-    if server.started:
-        print(ready_line, flush=True)  # noqa: T201 - the CLI's contract: one ready line
-    await task
-
-
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     sock = _bind(args.host, args.port)
@@ -114,9 +117,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     print(f"Sandbox: {how}", file=sys.stderr, flush=True)  # noqa: T201
     app = create_app(store, token=args.token, base_url=base_url)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    server = _Server(config)
+    server = _Server(config, f"Sandbox listening on {base_url} token {args.token}")
     try:
-        asyncio.run(_serve(server, sock, f"Sandbox listening on {base_url} token {args.token}"))
+        asyncio.run(server.serve(sockets=[sock]))
     finally:
         store.close()
         sock.close()

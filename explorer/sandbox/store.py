@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,6 +20,8 @@ Record = dict[str, Any]
 Where = list[tuple[str, Sequence[Any]]]
 
 _SCHEMA_VERSION = 1
+
+WriteHook = Callable[["Store", str, "Record", bool], None]
 
 
 def _column_value(value: Any) -> Any:
@@ -36,10 +38,15 @@ class Store:
     Attributes:
         path: the database file, or None for an in-memory database.
         conn: the sqlite3 connection (autocommit off; writes go through ``transaction``).
+        write_hooks: called as ``hook(store, collection, record, deleted)`` after every
+            single-record write (``insert``, ``replace``, ``hard_delete``) in the same
+            transaction; the search index stays fresh this way. ``insert_many`` (bulk demo
+            data) does not call them.
     """
 
     def __init__(self, path: str | None = None) -> None:
         self.path = path
+        self.write_hooks: list[WriteHook] = []
         self.conn = sqlite3.connect(path or ":memory:", check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode = WAL" if path else "PRAGMA journal_mode = MEMORY")
         self.conn.execute("PRAGMA synchronous = NORMAL")
@@ -58,14 +65,17 @@ class Store:
             cols = "".join(f", {name}" for name in coll.columns)
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {coll.table} ("
-                f"id {id_type} PRIMARY KEY, seq INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0"
-                f"{cols}, data TEXT NOT NULL)"
+                f"id {id_type} PRIMARY KEY, seq INTEGER NOT NULL, "
+                f"deleted INTEGER NOT NULL DEFAULT 0{cols}, data TEXT NOT NULL)"
             )
             c.execute(f"CREATE INDEX IF NOT EXISTS {coll.table}_seq ON {coll.table}(seq)")
             for name in coll.indexed:
                 c.execute(
                     f"CREATE INDEX IF NOT EXISTS {coll.table}_{name} ON {coll.table}({name}, seq)"
                 )
+            for i, names in enumerate(coll.covering):
+                c.execute(f"CREATE INDEX IF NOT EXISTS {coll.table}_cover{i} "
+                          f"ON {coll.table}({', '.join(names)})")
         c.execute(
             "CREATE TABLE IF NOT EXISTS changelog ("
             "id INTEGER PRIMARY KEY, collection TEXT NOT NULL, item_id TEXT NOT NULL, "
@@ -74,6 +84,12 @@ class Store:
         )
         c.execute(
             "CREATE INDEX IF NOT EXISTS changelog_item ON changelog(collection, item_id, id)"
+        )
+        # Normalised searchable text per record and field, maintained by search.py.
+        c.execute(
+            "CREATE TABLE IF NOT EXISTS search_text (coll TEXT NOT NULL, field TEXT NOT NULL, "
+            "item_id NOT NULL, src TEXT NOT NULL, text TEXT NOT NULL, "
+            "PRIMARY KEY (coll, field, item_id, src)) WITHOUT ROWID"
         )
         c.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
@@ -144,9 +160,14 @@ class Store:
         elif not coll.uuid_ids:
             seq = max(seq, int(record["id"]))
         self.conn.execute(self._insert_sql(coll), self._row(coll, record, seq, False))
+        self._written(name, record, False)
         if commit:
             self.conn.commit()
         return record
+
+    def _written(self, name: str, record: Record, deleted: bool) -> None:
+        for hook in self.write_hooks:
+            hook(self, name, record, deleted)
 
     def insert_many(self, name: str, records: Iterable[Record]) -> int:
         """Bulk insert for demo data; every record must already carry its id."""
@@ -190,10 +211,12 @@ class Store:
             "WHERE id = ?",
             (int(deleted), *cols, json.dumps(record, separators=(",", ":")), record["id"]),
         )
+        self._written(name, record, deleted)
 
     def hard_delete(self, name: str, item_id: int | str) -> None:
         coll = COLLECTIONS[name]
         self.conn.execute(f"DELETE FROM {coll.table} WHERE id = ?", (item_id,))
+        self._written(name, {"id": item_id}, True)
 
     def select(
         self,
@@ -232,6 +255,23 @@ class Store:
         if clauses:
             text += " WHERE " + " AND ".join(clauses)
         return int(self.conn.execute(text, params).fetchone()[0])
+
+    def aggregate(
+        self, name: str, columns: Sequence[str], where: Where | None = None,
+        *, group_by: Sequence[str] = (),
+    ) -> list[tuple[Any, ...]]:
+        """Rows of SQL ``columns`` (``"COUNT(*)"``, ``"TOTAL(value)"``) over the matching
+        records, one per ``group_by`` group: summaries without decoding any record's JSON."""
+        coll = COLLECTIONS[name]
+        clauses = ["deleted = 0"]
+        params: list[Any] = []
+        for sql, p in where or ():
+            clauses.append(f"({sql})")
+            params.extend(p)
+        text = f"SELECT {', '.join(columns)} FROM {coll.table} WHERE {' AND '.join(clauses)}"
+        if group_by:
+            text += " GROUP BY " + ", ".join(group_by)
+        return [tuple(row) for row in self.conn.execute(text, params)]
 
     def seq_of(self, name: str, item_id: int | str) -> int | None:
         coll = COLLECTIONS[name]

@@ -75,8 +75,10 @@ def require(body: JSON, *names: str) -> None:
 
 
 def _coercible(value: Any, info: JSON) -> bool:
-    """v1 accepts numbers sent as strings and 0/1 for booleans."""
+    """v1 accepts numbers sent as strings, 0/1 for booleans and booleans for 0/1 flags."""
     expected = info.get("type")
+    if isinstance(value, bool) and expected == "number" and info.get("enum") == [0, 1]:
+        return True
     if isinstance(value, str) and expected in ("integer", "number"):
         try:
             float(value)

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 import httpx
-from explorer.sandbox.demo import generate
 
+from explorer.sandbox.demo import generate
 from explorer.sandbox.store import Store
 
 GOALS = {"generate_s": 60.0, "page500_ms": 100.0, "get_ms": 10.0}

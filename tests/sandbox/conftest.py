@@ -1,7 +1,11 @@
 """Sandbox fixtures: a seeded demo store per test (cloned from one template) and a client.
 
 ``client`` talks to the sandbox's ASGI app in-process through httpx, authenticated with the
-sandbox token.
+sandbox token. Every response it receives is checked against Pipedrive's OpenAPI spec for the
+operation it answers (``tests/sandbox/spec.py``); a test whose client received a response that
+violates the spec fails at teardown with the list of violations. A request may opt out with the
+``x-spec-check-skip: <reason>`` header (``spec.OPT_OUT_HEADER``) — for deliberately off-spec
+traffic only, never to hide a sandbox problem.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from explorer.sandbox.app import DEFAULT_TOKEN, create_app
 from explorer.sandbox.demo import generate
 from explorer.sandbox.routing import Clock
 from explorer.sandbox.store import Store
+from tests.sandbox.spec import SUMMARY_KEY, SpecLog, SpecValidator
 
 DEMO_SEED = 7
 
@@ -44,12 +49,37 @@ def app(store: Store, clock: Clock):  # type: ignore[no-untyped-def]
     return create_app(store, clock=clock)
 
 
+@pytest.fixture(scope="session")
+def spec_validator() -> SpecValidator:
+    """One validator per session: the specs are parsed once, on first use."""
+    return SpecValidator()
+
+
 @pytest.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+def spec_log(spec_validator: SpecValidator) -> Iterator[SpecLog]:
+    """The spec checks of every response ``client`` receives; violations fail the test."""
+    log = SpecLog(spec_validator)
+    yield log
+    if log.violations:
+        pytest.fail(log.report(), pytrace=False)
+
+
+@pytest.fixture
+async def client(  # type: ignore[no-untyped-def]
+    app, spec_log: SpecLog
+) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
         transport=transport,
         base_url="http://sandbox.test",
         headers={"x-api-token": DEFAULT_TOKEN},
+        event_hooks={"response": [spec_log.hook]},
     ) as c:
         yield c
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
+                            config: pytest.Config) -> None:
+    summary = config.stash.get(SUMMARY_KEY, None)
+    if summary is not None:
+        terminalreporter.write_line(summary)

@@ -20,23 +20,26 @@ READY = re.compile(r"^Sandbox listening on (http://127\.0\.0\.1:(\d+)) token (\S
 
 @contextmanager
 def sandbox_process(*args: str) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "explorer.app", "sandbox", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        match = READY.match(line)
-        assert match, f"unexpected ready line {line!r}; stderr: {proc.stderr.read() if proc.poll() is not None and proc.stderr else ''}"
-        assert int(match.group(2)) > 0
-        yield proc, match.group(1), match.group(3)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline().strip()
+            match = READY.match(line)
+            if not match:
+                proc.kill()
+                _, err = proc.communicate(timeout=10)
+                pytest.fail(f"unexpected ready line {line!r}; stderr: {err}")
+            assert int(match.group(2)) > 0
+            yield proc, match.group(1), match.group(3)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate(timeout=10)
 
 
 def stop(proc: subprocess.Popen[str]) -> int:

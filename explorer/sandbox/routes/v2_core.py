@@ -2,11 +2,49 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from explorer.sandbox import derived
+from explorer.sandbox.collections import COLLECTIONS
 from explorer.sandbox.entities import EntityKind, check_refs, check_visible_to, register
-from explorer.sandbox.http import JSON, ApiProblem, v2_time
+from explorer.sandbox.fields import check_currency
+from explorer.sandbox.http import JSON, ApiProblem, Query, bad_request, v2_time
 from explorer.sandbox.routing import Router, Sandbox
+from explorer.sandbox.store import Store, Where
 
 router = Router("v2")
+
+MAX_CONTACTS = 50  # emails and phones per person, as the seed's May 2019 entry says
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+# ---------------------------------------------------------------------- shared helpers
+
+
+def _stamp_add_time(record: JSON, old: JSON | None) -> None:
+    """A create may backdate ``add_time``; keep it RFC 3339 like every stored timestamp."""
+    raw = record.get("add_time")
+    if old is not None or not isinstance(raw, str):
+        return
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_request(f"Invalid add_time '{raw}'",
+                          "Send add_time as RFC 3339, e.g. 2024-01-31T09:00:00Z.") from None
+    record["add_time"] = v2_time(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def _is_date(value: Any) -> bool:
+    if not isinstance(value, str) or not _DATE.match(value):
+        return False
+    try:
+        datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------- deals
@@ -14,10 +52,8 @@ router = Router("v2")
 
 def _check_deal(sb: Sandbox, body: JSON, old: JSON | None) -> None:
     store = sb.store
-    currency = body.get("currency")
-    if currency is not None and not store.count("currencies", [("code = ?", (currency,))]):
-        raise ApiProblem(400, "Unknown currency provided!",
-                         f"'{currency}' is neither a real nor a custom currency of the company.")
+    if body.get("currency") is not None:
+        check_currency(store, body["currency"])
     stage_id = body.get("stage_id")
     if stage_id is not None and store.get("stages", stage_id) is None:
         raise ApiProblem(400, f"Stage with id {stage_id} not found")
@@ -27,6 +63,9 @@ def _check_deal(sb: Sandbox, body: JSON, old: JSON | None) -> None:
     status = body.get("status")
     if status is not None and status not in ("open", "won", "lost"):
         raise ApiProblem(400, f"Invalid status '{status}'", "Use open, won or lost.")
+    date = body.get("expected_close_date")
+    if date is not None and not _is_date(date):
+        raise bad_request(f"Invalid expected_close_date '{date}'", "Use the format YYYY-MM-DD.")
 
 
 def _deal_defaults(sb: Sandbox, user: int) -> JSON:
@@ -70,39 +109,13 @@ def _deal_written(sb: Sandbox, deal: JSON, old: JSON | None) -> None:
             deal["lost_reason"] = None
 
 
-def _deal_counts(store: object, rows: list[JSON], include: set[str]) -> None:
-    from explorer.sandbox.store import Store
-
-    assert isinstance(store, Store)
-    for row in rows:
-        _activity_counts(store, row, include, "deal_id")
-        if "notes_count" in include:
-            row["notes_count"] = store.count("notes", [("deal_id = ?", (row["id"],))])
-        for key in ("products_count", "files_count", "followers_count", "email_messages_count",
-                    "participants_count"):
-            if key in include:
-                row[key] = 0
-
-
-def _activity_counts(store: object, row: JSON, include: set[str], column: str) -> None:
-    from explorer.sandbox.store import Store
-
-    assert isinstance(store, Store)
-    key = (f"{column} = ?", (row["id"],))
-    if "activities_count" in include:
-        row["activities_count"] = store.count("activities", [key])
-    if "done_activities_count" in include:
-        row["done_activities_count"] = store.count("activities", [key, ("done = 1", ())])
-    if "undone_activities_count" in include:
-        row["undone_activities_count"] = store.count("activities", [key, ("done = 0", ())])
-    if "next_activity_id" in include:
-        nxt = store.select("activities", [key, ("done = 0", ())],
-                           order_by=(("due_date", "ASC"), ("seq", "ASC")), limit=1)
-        row["next_activity_id"] = nxt[0]["id"] if nxt else None
-    if "last_activity_id" in include:
-        last = store.select("activities", [key, ("done = 1", ())],
-                            order_by=(("due_date", "DESC"), ("seq", "DESC")), limit=1)
-        row["last_activity_id"] = last[0]["id"] if last else None
+def _deal_derive(store: Store, rows: list[JSON], include: set[str]) -> None:
+    derived.activity_counts(store, rows, include, "deal_id")
+    derived.notes_count(store, rows, include, "deal_id")
+    derived.zero_counts(rows, include)
+    if "first_won_time" in include:
+        for row in rows:
+            row["first_won_time"] = row.get("won_time")
 
 
 DEALS = EntityKind(
@@ -115,11 +128,328 @@ DEALS = EntityKind(
     required=("title",),
     rules=(check_visible_to, check_refs, _check_deal),
     defaults=_deal_defaults,
-    derive=_deal_counts,  # type: ignore[arg-type]
+    derive=_deal_derive,
     keep_null=frozenset({"probability", "lost_reason", "close_time", "origin_id", "channel",
                          "channel_id", "source_lead_id", "arr", "mrr", "acv"}),
     status_filter=True,
     on_write=_deal_written,
 )
 
+
+# ---------------------------------------------------------------------- persons
+
+
+def _check_contacts(key: str, items: Any, limit: int | None) -> None:
+    """emails / phones / im: a list of ``{value, primary?, label?}`` objects."""
+    if items is None:
+        return
+    if limit is not None and len(items) > limit:
+        raise bad_request(
+            f"A person can have at most {limit} {key}; the request has {len(items)}",
+            f"Remove {key} until there are {limit} or fewer.",
+        )
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("value"), str):
+            raise bad_request(f"{key}[{i}] must be an object with a string 'value'",
+                              'For example {"value": "ann@example.com", "primary": true, '
+                              '"label": "work"}.')
+        unknown = set(item) - {"value", "primary", "label"}
+        if unknown:
+            raise bad_request(f"{key}[{i}] has unknown keys: {', '.join(sorted(unknown))}",
+                              "Each item takes only value, primary and label.")
+        if not isinstance(item.get("primary", False), bool):
+            raise bad_request(f"{key}[{i}].primary must be true or false")
+        if not isinstance(item.get("label", ""), str):
+            raise bad_request(f"{key}[{i}].label must be a string")
+
+
+def _check_person(sb: Sandbox, body: JSON, old: JSON | None) -> None:
+    _check_contacts("emails", body.get("emails"), MAX_CONTACTS)
+    _check_contacts("phones", body.get("phones"), MAX_CONTACTS)
+    _check_contacts("im", body.get("im"), None)
+    birthday = body.get("birthday")
+    if birthday is not None and not _is_date(birthday):
+        raise bad_request(f"Invalid birthday '{birthday}'", "Use the format YYYY-MM-DD.")
+    notes = body.get("notes")
+    if isinstance(notes, str) and len(notes) > 10_000:
+        raise bad_request("Person notes can be at most 10000 characters")
+
+
+def _contacts(items: list[JSON] | None, default_label: str) -> list[JSON]:
+    out = [{"value": i["value"], "primary": bool(i.get("primary", False)),
+            "label": i.get("label") or default_label} for i in items or ()]
+    if out and not any(i["primary"] for i in out):
+        out[0]["primary"] = True
+    return out
+
+
+def _person_written(sb: Sandbox, person: JSON, old: JSON | None) -> None:
+    _stamp_add_time(person, old)
+    name = str(person.get("name") or "").strip()
+    first, _, last = name.partition(" ")
+    person["name"] = name
+    person["first_name"] = first or None
+    person["last_name"] = last.strip() or None
+    person["emails"] = _contacts(person.get("emails"), "work")
+    person["phones"] = _contacts(person.get("phones"), "work")
+    person["im"] = _contacts(person.get("im"), "work")
+
+
+def _person_defaults(sb: Sandbox, user: int) -> JSON:
+    return {
+        "name": None, "first_name": None, "last_name": None, "owner_id": user, "org_id": None,
+        "emails": [], "phones": [], "is_deleted": False, "visible_to": 3, "label_ids": [],
+        "picture_id": None, "postal_address": None, "notes": None, "im": [], "birthday": None,
+        "job_title": None,
+    }
+
+
+def _person_filters(q: Query) -> Where:
+    deal_id = q.int("deal_id")
+    if deal_id is None:
+        return []
+    deals = COLLECTIONS["deals"].table
+    return [(f"id IN (SELECT person_id FROM {deals} WHERE id = ? AND deleted = 0)", (deal_id,))]
+
+
+def _person_derive(store: Store, rows: list[JSON], include: set[str]) -> None:
+    derived.activity_counts(store, rows, include, "person_id")
+    derived.notes_count(store, rows, include, "person_id")
+    derived.deal_counts(store, rows, include, "person_id")
+    derived.zero_counts(rows, include)
+
+
+PERSONS = EntityKind(
+    collection="persons",
+    path="persons",
+    label="Person",
+    field_entity="person",
+    filters={"owner_id": "owner_id", "org_id": "org_id"},
+    id_filters=_person_filters,
+    required=("name",),
+    rules=(check_visible_to, check_refs, _check_person),
+    defaults=_person_defaults,
+    derive=_person_derive,
+    on_write=_person_written,
+    optional_keys=frozenset({"marketing_status"}),
+)
+
+
+# ---------------------------------------------------------------------- organizations
+
+
+def _org_defaults(sb: Sandbox, user: int) -> JSON:
+    return {
+        "name": None, "owner_id": user, "is_deleted": False, "visible_to": 3, "address": None,
+        "label_ids": [], "website": None, "linkedin": None, "industry": None,
+        "annual_revenue": None, "employee_count": None,
+    }
+
+
+def _org_derive(store: Store, rows: list[JSON], include: set[str]) -> None:
+    derived.activity_counts(store, rows, include, "org_id")
+    derived.notes_count(store, rows, include, "org_id")
+    derived.deal_counts(store, rows, include, "org_id")
+    derived.people_count(store, rows, include)
+    derived.zero_counts(rows, include)
+
+
+def _org_written(sb: Sandbox, org: JSON, old: JSON | None) -> None:
+    _stamp_add_time(org, old)
+
+
+ORGANIZATIONS = EntityKind(
+    collection="organizations",
+    path="organizations",
+    label="Organization",
+    field_entity="organization",
+    filters={"owner_id": "owner_id"},
+    required=("name",),
+    rules=(check_visible_to, check_refs),
+    defaults=_org_defaults,
+    derive=_org_derive,
+    keep_null=frozenset({"website", "linkedin", "industry", "annual_revenue",
+                         "employee_count"}),
+    on_write=_org_written,
+)
+
+
+# ---------------------------------------------------------------------- products
+
+
+def _check_product(sb: Sandbox, body: JSON, old: JSON | None) -> None:
+    frequency = body.get("billing_frequency", (old or {}).get("billing_frequency", "one-time"))
+    cycles = body.get("billing_frequency_cycles",
+                      (old or {}).get("billing_frequency_cycles"))
+    if frequency == "one-time" and cycles is not None:
+        raise bad_request("billing_frequency_cycles must be null for a one-time product",
+                          "Send billing_frequency_cycles: null or another billing_frequency.")
+    if frequency == "weekly" and cycles is None:
+        raise bad_request("billing_frequency_cycles is required for weekly billing",
+                          "Send a number of cycles between 1 and 208.")
+    if cycles is not None and not 1 <= cycles <= 208:
+        raise bad_request("billing_frequency_cycles must be between 1 and 208")
+    seen: set[str] = set()
+    for i, price in enumerate(body.get("prices") or ()):
+        if not isinstance(price, dict) or not isinstance(price.get("currency"), str):
+            raise bad_request(f"prices[{i}] must be an object with a 'currency'",
+                              'For example {"price": 10, "currency": "EUR", "cost": 4}.')
+        currency = price["currency"]
+        if currency in seen:
+            raise bad_request(f"prices has two entries for {currency}",
+                              "There can only be one price per product per currency.")
+        seen.add(currency)
+        check_currency(sb.store, currency)
+        for key in ("price", "cost", "direct_cost"):
+            value = price.get(key)
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, int | float)):
+                raise bad_request(f"prices[{i}].{key} must be a number")
+
+
+def _product_defaults(sb: Sandbox, user: int) -> JSON:
+    return {
+        "name": None, "code": None, "description": None, "unit": None, "tax": 0,
+        "is_deleted": False, "is_linkable": True, "visible_to": 3, "owner_id": user,
+        "category": None, "billing_frequency": "one-time", "billing_frequency_cycles": None,
+        "prices": [],
+    }
+
+
+def _product_written(sb: Sandbox, product: JSON, old: JSON | None) -> None:
+    if product.get("id") is None:
+        # Prices carry the product id, so take the id the store would assign now.
+        product["id"] = sb.store.next_id(COLLECTIONS["products"])
+    category = product.get("category")
+    if isinstance(category, int | float) and not isinstance(category, bool):
+        # The request takes a number; responses carry it as a string.
+        product["category"] = str(int(category))
+    product["prices"] = [
+        {"product_id": product["id"], "price": p.get("price", 0), "currency": p["currency"],
+         "cost": p.get("cost", 0), "direct_cost": p.get("direct_cost"),
+         **({"notes": p["notes"]} if isinstance(p.get("notes"), str) else {})}
+        for p in product.get("prices") or ()
+    ]
+
+
+PRODUCTS = EntityKind(
+    collection="products",
+    path="products",
+    label="Product",
+    field_entity="product",
+    filters={"owner_id": "owner_id"},
+    sort_by=("name", "add_time", "update_time"),
+    required=("name",),
+    rules=(check_visible_to, check_refs, _check_product),
+    defaults=_product_defaults,
+    keep_null=frozenset({"category", "billing_frequency_cycles"}),
+    on_write=_product_written,
+    created_status=201,
+)
+
+
+# ---------------------------------------------------------------------- activities
+
+
+def _activity_type(store: Store, key: str) -> JSON | None:
+    rows = store.select("activity_types", [("key_string = ?", (key,))], limit=1)
+    return rows[0] if rows else None
+
+
+def _check_activity(sb: Sandbox, body: JSON, old: JSON | None) -> None:
+    store = sb.store
+    kind = body.get("type")
+    if kind is not None and _activity_type(store, kind) is None:
+        keys = [t["key_string"] for t in store.select("activity_types")]
+        raise bad_request(f"Activity type '{kind}' does not exist",
+                          f"Use the key_string of an activity type: {', '.join(keys)}.")
+    due_date = body.get("due_date")
+    if due_date is not None and not _is_date(due_date):
+        raise bad_request(f"Invalid due_date '{due_date}'", "Use the format YYYY-MM-DD.")
+    for key in ("due_time", "duration"):
+        value = body.get(key)
+        if value is not None and not _TIME.match(value):
+            raise bad_request(f"Invalid {key} '{value}'", "Use the format HH:MM or HH:MM:SS.")
+    lead_id = body.get("lead_id")
+    if lead_id is not None and store.get("leads", lead_id) is None:
+        raise ApiProblem(400, f"Lead with id {lead_id} not found",
+                         "'lead_id' must be the UUID of an existing lead.")
+    for i, part in enumerate(body.get("participants") or ()):
+        if not isinstance(part, dict) or not isinstance(part.get("person_id"), int):
+            raise bad_request(f"participants[{i}] must be an object with an integer 'person_id'")
+        if store.get("persons", part["person_id"]) is None:
+            raise ApiProblem(400, f"Person with id {part['person_id']} not found",
+                             f"participants[{i}].person_id must be an existing person.")
+    for i, att in enumerate(body.get("attendees") or ()):
+        if not isinstance(att, dict) or not (att.get("email") or att.get("person_id")
+                                             or att.get("user_id")):
+            raise bad_request(f"attendees[{i}] needs an email, person_id or user_id")
+
+
+def _activity_defaults(sb: Sandbox, user: int) -> JSON:
+    types = sb.store.select("activity_types", [("key_string = ?", ("call",))], limit=1) or (
+        sb.store.select("activity_types", limit=1)
+    )
+    return {
+        "subject": None, "type": types[0]["key_string"] if types else "call", "owner_id": user,
+        "creator_user_id": user, "is_deleted": False, "deal_id": None, "lead_id": None,
+        "person_id": None, "org_id": None, "project_id": None, "due_date": None,
+        "due_time": None, "duration": None, "busy": False, "done": False,
+        "marked_as_done_time": None, "location": None, "participants": [], "attendees": [],
+        "public_description": None, "priority": None, "note": None,
+    }
+
+
+def _activity_written(sb: Sandbox, act: JSON, old: JSON | None) -> None:
+    before = old or {}
+    if not act.get("subject"):
+        found = _activity_type(sb.store, act["type"])
+        act["subject"] = found["name"] if found else str(act["type"]).capitalize()
+    if bool(act.get("done")) != bool(before.get("done")):
+        act["marked_as_done_time"] = v2_time(sb.clock.now()) if act.get("done") else None
+    # person_id is the primary participant; keep the two views of it in step.
+    if act.get("participants") != before.get("participants") and act.get("participants"):
+        primary = [p for p in act["participants"] if p.get("primary")] or act["participants"][:1]
+        act["person_id"] = primary[0]["person_id"]
+        act["participants"] = [{"person_id": p["person_id"],
+                                "primary": p["person_id"] == act["person_id"]}
+                               for p in act["participants"]]
+    elif act.get("person_id") != before.get("person_id"):
+        others = [p for p in act.get("participants") or ()
+                  if p["person_id"] not in (act.get("person_id"), before.get("person_id"))]
+        mine = [{"person_id": act["person_id"], "primary": True}] if act.get("person_id") else []
+        act["participants"] = mine + [{**p, "primary": False} for p in others]
+
+
+def _activity_flags(q: Query) -> Where:
+    done = q.params.get("done")
+    return [] if done in (None, "") else [("done = ?", (int(q.bool("done")),))]
+
+
+def _activity_filters(q: Query) -> Where:
+    lead_id = q.str("lead_id")
+    return [] if lead_id is None else [("lead_id = ?", (lead_id,))]
+
+
+ACTIVITIES = EntityKind(
+    collection="activities",
+    path="activities",
+    label="Activity",
+    field_entity=None,
+    filters={"owner_id": "owner_id", "deal_id": "deal_id", "person_id": "person_id",
+             "org_id": "org_id"},
+    id_filters=_activity_filters,
+    flag_filters=_activity_flags,
+    sort_by=("update_time", "add_time", "due_date"),
+    rules=(check_refs, _check_activity),
+    defaults=_activity_defaults,
+    on_write=_activity_written,
+    optional_keys=frozenset({"attendees"}),
+)
+
+
 register(router, DEALS, "Deal", "Deals")
+register(router, PERSONS, "Person", "Persons")
+register(router, ORGANIZATIONS, "Organization", "Organizations")
+register(router, PRODUCTS, "Product", "Products")
+register(router, ACTIVITIES, "Activity", "Activities")
