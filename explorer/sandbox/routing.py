@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
+from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -97,3 +98,22 @@ class Sandbox:
 def sandbox(request: Request) -> Sandbox:
     state: Sandbox = request.app.state.sandbox
     return state
+
+
+def record_or_404(
+    request: Request, collection: str, label: str, *, include_deleted: bool = False
+) -> dict[str, Any]:
+    """The record the path's ``{id}`` names; Pipedrive's 404 for an unknown or malformed id."""
+    from explorer.sandbox.collections import COLLECTIONS
+    from explorer.sandbox.http import not_found
+
+    raw = str(request.path_params["id"])
+    item_id: int | str
+    try:
+        item_id = str(UUID(raw)) if COLLECTIONS[collection].uuid_ids else int(raw)
+    except ValueError:
+        raise not_found(label) from None
+    record = sandbox(request).store.get(collection, item_id, include_deleted=include_deleted)
+    if record is None:
+        raise not_found(label)
+    return record

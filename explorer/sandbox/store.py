@@ -24,6 +24,16 @@ _SCHEMA_VERSION = 1
 WriteHook = Callable[["Store", str, "Record", bool], None]
 
 
+def _where_sql(where: Where | None, include_deleted: bool) -> tuple[str, list[Any]]:
+    """`` WHERE …`` joining every ``(sql, params)`` condition (and the live-rows one) by AND."""
+    clauses = [] if include_deleted else ["deleted = 0"]
+    params: list[Any] = []
+    for sql, p in where or ():
+        clauses.append(f"({sql})")
+        params.extend(p)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
 def _column_value(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
@@ -230,14 +240,8 @@ class Store:
     ) -> list[Record]:
         """Records matching every ``(sql, params)`` condition, in ``order_by`` order."""
         coll = COLLECTIONS[name]
-        clauses = [] if include_deleted else ["deleted = 0"]
-        params: list[Any] = []
-        for sql, p in where or ():
-            clauses.append(f"({sql})")
-            params.extend(p)
-        text = f"SELECT data FROM {coll.table}"
-        if clauses:
-            text += " WHERE " + " AND ".join(clauses)
+        clause, params = _where_sql(where, include_deleted)
+        text = f"SELECT data FROM {coll.table}{clause}"
         text += " ORDER BY " + ", ".join(f"{c} {d}" for c, d in order_by)
         if limit is not None:
             text += " LIMIT ? OFFSET ?"
@@ -246,15 +250,10 @@ class Store:
 
     def count(self, name: str, where: Where | None = None, *, include_deleted: bool = False) -> int:
         coll = COLLECTIONS[name]
-        clauses = [] if include_deleted else ["deleted = 0"]
-        params: list[Any] = []
-        for sql, p in where or ():
-            clauses.append(f"({sql})")
-            params.extend(p)
-        text = f"SELECT COUNT(*) FROM {coll.table}"
-        if clauses:
-            text += " WHERE " + " AND ".join(clauses)
-        return int(self.conn.execute(text, params).fetchone()[0])
+        clause, params = _where_sql(where, include_deleted)
+        return int(
+            self.conn.execute(f"SELECT COUNT(*) FROM {coll.table}{clause}", params).fetchone()[0]
+        )
 
     def aggregate(
         self, name: str, columns: Sequence[str], where: Where | None = None,
@@ -263,12 +262,8 @@ class Store:
         """Rows of SQL ``columns`` (``"COUNT(*)"``, ``"TOTAL(value)"``) over the matching
         records, one per ``group_by`` group: summaries without decoding any record's JSON."""
         coll = COLLECTIONS[name]
-        clauses = ["deleted = 0"]
-        params: list[Any] = []
-        for sql, p in where or ():
-            clauses.append(f"({sql})")
-            params.extend(p)
-        text = f"SELECT {', '.join(columns)} FROM {coll.table} WHERE {' AND '.join(clauses)}"
+        clause, params = _where_sql(where, False)
+        text = f"SELECT {', '.join(columns)} FROM {coll.table}{clause}"
         if group_by:
             text += " GROUP BY " + ", ".join(group_by)
         return [tuple(row) for row in self.conn.execute(text, params)]

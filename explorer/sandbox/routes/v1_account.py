@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from explorer.sandbox.http import JSON, Query, drop_none, not_found, ok
-from explorer.sandbox.routing import Router, Sandbox, sandbox
+from explorer.sandbox.routing import Router, Sandbox, record_or_404, sandbox
 from explorer.sandbox.store import Store, Where
 from explorer.sandbox.v1render import as_rfc3339
 
@@ -73,13 +73,7 @@ async def get_current_user(request: Request) -> Response:
 @router.route("GET", "/users/{id}", "getUser")
 async def get_user(request: Request) -> Response:
     sb = sandbox(request)
-    try:
-        user_id = int(request.path_params["id"])
-    except ValueError:
-        raise not_found("User") from None
-    user = sb.store.get("users", user_id)
-    if user is None:
-        raise not_found("User")
+    user = record_or_404(request, "users", "User")
     return ok(render_user(sb.store, user, sb.me(request)))
 
 
@@ -134,13 +128,7 @@ def _with_field_codes(sb: Sandbox, data: JSON) -> None:
 @router.route("GET", "/filters/{id}", "getFilter")
 async def get_filter(request: Request) -> Response:
     sb = sandbox(request)
-    try:
-        filter_id = int(request.path_params["id"])
-    except ValueError:
-        raise not_found("Filter") from None
-    record = sb.store.get("filters", filter_id)
-    if record is None:
-        raise not_found("Filter")
+    record = record_or_404(request, "filters", "Filter")
     data = render_filter(record, conditions=True)
     if Query(request.query_params).bool("include_field_code"):
         _with_field_codes(sb, data)

@@ -17,11 +17,10 @@ from explorer.sandbox.http import (
     Query,
     bad_request,
     drop_none,
-    not_found,
     ok,
     v2_to_v1_time,
 )
-from explorer.sandbox.routing import Router, sandbox
+from explorer.sandbox.routing import Router, record_or_404, sandbox
 from explorer.sandbox.store import Store, Where
 from explorer.sandbox.v1render import (
     PERSON_COUNTS,
@@ -182,22 +181,10 @@ def _cursor(raw: str | None) -> int | None:
         raise bad_request("Invalid cursor", "Pass the next_cursor of a previous page.") from None
 
 
-def _deal(store: Store, request: Request, *, include_deleted: bool = False) -> JSON:
-    """The deal named by the path's ``id``; 404 when there is none."""
-    try:
-        deal_id = int(request.path_params["id"])
-    except ValueError:
-        raise not_found("Deal") from None
-    deal = store.get("deals", deal_id, include_deleted=include_deleted)
-    if deal is None:
-        raise not_found("Deal")
-    return deal
-
-
 @router.route("GET", "/deals/{id}/changelog", "getDealChangelog")
 async def get_deal_changelog(request: Request) -> Response:
     sb = sandbox(request)
-    deal_id = _deal(sb.store, request, include_deleted=True)["id"]
+    deal_id = record_or_404(request, "deals", "Deal", include_deleted=True)["id"]
     q = Query(request.query_params)
     limit = q.int("limit", 100, minimum=1, maximum=500) or 100
     before = _cursor(q.str("cursor"))
@@ -291,7 +278,7 @@ def _participant(deal: JSON, person: JSON, source: JSON, users: dict[Any, JSON],
 @router.route("GET", "/deals/{id}/participants", "getDealParticipants")
 async def get_deal_participants(request: Request) -> Response:
     store = sandbox(request).store
-    deal = _deal(store, request)
+    deal = record_or_404(request, "deals", "Deal")
     start, limit = page_params(Query(request.query_params))
     sources = participant_sources(store, deal)
     persons = store.get_many("persons", list(sources))

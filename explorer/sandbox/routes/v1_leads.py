@@ -16,10 +16,9 @@ from explorer.sandbox.http import (
     Query,
     bad_request,
     lead_time,
-    not_found,
     ok,
 )
-from explorer.sandbox.routing import Router, Sandbox, sandbox
+from explorer.sandbox.routing import Router, Sandbox, record_or_404, sandbox
 from explorer.sandbox.store import Store, Where
 from explorer.sandbox.v1render import (
     as_rfc3339,
@@ -137,18 +136,10 @@ async def get_archived_leads(request: Request) -> Response:
 # ---------------------------------------------------------------------- one lead
 
 
-def _load(sb: Sandbox, request: Request) -> JSON:
-    raw = str(request.path_params["id"])
-    lead = sb.store.get("leads", raw) if is_uuid(raw) else None
-    if lead is None:
-        raise not_found("Lead")
-    return lead
-
-
 @router.route("GET", "/leads/{id}", "getLead")
 async def get_lead(request: Request) -> Response:
     sb = sandbox(request)
-    return ok(render_leads(sb.store, [_load(sb, request)])[0])
+    return ok(render_leads(sb.store, [record_or_404(request, "leads", "Lead")])[0])
 
 
 def _int(body: JSON, key: str) -> int | None:
@@ -289,7 +280,7 @@ def _cc_email(sb: Sandbox, lead_id: str) -> str:
 @router.route("PATCH", "/leads/{id}", "updateLead")
 async def update_lead(request: Request) -> Response:
     sb = sandbox(request)
-    old = _load(sb, request)
+    old = record_or_404(request, "leads", "Lead")
     body = await validated_body(request, strict=False)
     lead = {**old, "custom_fields": dict(old.get("custom_fields") or {})}
     _check(sb, body, lead)
@@ -307,7 +298,7 @@ async def update_lead(request: Request) -> Response:
 @router.route("DELETE", "/leads/{id}", "deleteLead")
 async def delete_lead(request: Request) -> Response:
     sb = sandbox(request)
-    lead = _load(sb, request)
+    lead = record_or_404(request, "leads", "Lead")
     now = lead_time(sb.clock.now())
     lead["update_time"] = now
     with sb.store.transaction():

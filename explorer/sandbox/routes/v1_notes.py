@@ -12,12 +12,11 @@ from explorer.sandbox.http import (
     JSON,
     Query,
     bad_request,
-    not_found,
     ok,
     v1_time,
     v2_to_v1_time,
 )
-from explorer.sandbox.routing import Router, Sandbox, sandbox
+from explorer.sandbox.routing import Router, Sandbox, record_or_404, sandbox
 from explorer.sandbox.store import Store, Where
 from explorer.sandbox.v1render import (
     fetch_page,
@@ -135,25 +134,10 @@ async def get_notes(request: Request) -> Response:
 # ---------------------------------------------------------------------- one note
 
 
-def _note_id(request: Request) -> int:
-    raw = request.path_params["id"]
-    try:
-        return int(raw)
-    except ValueError:
-        raise not_found("Note") from None
-
-
-def _load(sb: Sandbox, request: Request) -> JSON:
-    note = sb.store.get("notes", _note_id(request))
-    if note is None:
-        raise not_found("Note")
-    return note
-
-
 @router.route("GET", "/notes/{id}", "getNote")
 async def get_note(request: Request) -> Response:
     sb = sandbox(request)
-    return ok(render_notes(sb.store, [_load(sb, request)], sb.me(request))[0])
+    return ok(render_notes(sb.store, [record_or_404(request, "notes", "Note")], sb.me(request))[0])
 
 
 def _apply(sb: Sandbox, body: JSON, note: JSON) -> None:
@@ -245,7 +229,7 @@ async def add_note(request: Request) -> Response:
 @router.route("PUT", "/notes/{id}", "updateNote")
 async def update_note(request: Request) -> Response:
     sb = sandbox(request)
-    old = _load(sb, request)
+    old = record_or_404(request, "notes", "Note")
     body = await validated_body(request, strict=False)
     me = sb.me(request)
     note = dict(old)
@@ -265,7 +249,7 @@ async def update_note(request: Request) -> Response:
 @router.route("DELETE", "/notes/{id}", "deleteNote")
 async def delete_note(request: Request) -> Response:
     sb = sandbox(request)
-    note = _load(sb, request)
+    note = record_or_404(request, "notes", "Note")
     now = v1_time(sb.clock.now())
     note.update(active_flag=False, update_time=now)
     with sb.store.transaction():
