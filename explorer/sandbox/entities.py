@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -99,6 +100,19 @@ def render(kind: EntityKind, record: JSON, custom_keys: list[str] | None = None)
 
 
 # ---------------------------------------------------------------------- shared checks
+
+
+def stamp_add_time(record: JSON, old: JSON | None) -> None:
+    """A create may backdate ``add_time``; keep it RFC 3339 like every stored timestamp."""
+    raw = record.get("add_time")
+    if old is not None or not isinstance(raw, str):
+        return
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_request(f"Invalid add_time '{raw}'",
+                          "Send add_time as RFC 3339, e.g. 2024-01-31T09:00:00Z.") from None
+    record["add_time"] = v2_time(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def check_visible_to(sb: Sandbox, body: JSON, old: JSON | None) -> None:

@@ -15,10 +15,9 @@ custom fields (Pipedrive has no lead custom fields of its own).
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
-from explorer.sandbox.http import JSON, ApiProblem, schema_error, v2_to_v1_time
+from explorer.sandbox.http import JSON, ApiProblem, is_date, schema_error, v2_to_v1_time
 from explorer.sandbox.store import Store
 
 ENTITIES = ("deal", "person", "organization", "product", "activity", "note", "lead")
@@ -191,7 +190,7 @@ def check_value(store: Store, field: JSON, value: Any) -> Any:
             )
         return list(dict.fromkeys(value))
     if ftype == "date":
-        if not isinstance(value, str) or not _is_date(value):
+        if not isinstance(value, str) or not is_date(value):
             raise _fail(field, "a date YYYY-MM-DD")
         return value
     if ftype in ("user", "org", "people"):
@@ -216,14 +215,6 @@ def check_value(store: Store, field: JSON, value: Any) -> Any:
             raise _fail(field, "a time HH:MM:SS")
         return value
     return value
-
-
-def _is_date(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return len(text) == 10
 
 
 def check_currency(store: Store, code: Any) -> None:

@@ -7,7 +7,7 @@ import binascii
 import builtins
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -270,6 +270,17 @@ def v2_to_v1_time(value: str | None) -> str | None:
     if not value:
         return value
     return value[:19].replace("T", " ")
+
+
+def is_date(value: Any) -> bool:
+    """Whether ``value`` is a real calendar date written ``YYYY-MM-DD``."""
+    if not isinstance(value, str) or len(value) != 10:
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def drop_none(record: JSON, keep: frozenset[str] = frozenset()) -> JSON:

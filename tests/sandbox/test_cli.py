@@ -19,9 +19,11 @@ READY = re.compile(r"^Sandbox listening on (http://127\.0\.0\.1:(\d+)) token (\S
 
 
 @contextmanager
-def sandbox_process(*args: str) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
+def sandbox_process(
+    *args: str, command: str = "sandbox"
+) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
     with subprocess.Popen(
-        [sys.executable, "-m", "explorer.app", "sandbox", "--port", "0", *args],
+        [sys.executable, "-m", "explorer.app", command, "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -91,4 +93,14 @@ def test_a_busy_port_gets_a_clear_message() -> None:
         assert busy.returncode != 0
         assert f"Cannot listen on 127.0.0.1:{port}" in busy.stderr
         assert "--port" in busy.stderr
+        assert stop(proc) == 0
+
+
+def test_demo_mode_serves_the_demo_sandbox() -> None:
+    # Until the main window lands, --demo serves the sandbox and says where it listens.
+    with sandbox_process(command="--demo") as (proc, url, token):
+        deals = httpx.get(f"{url}/api/v2/deals?limit=5", headers={"x-api-token": token},
+                          timeout=10)
+        assert deals.status_code == 200
+        assert len(deals.json()["data"]) == 5
         assert stop(proc) == 0

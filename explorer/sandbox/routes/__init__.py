@@ -5,6 +5,7 @@ from explorer.sandbox.routes import (
     v1_deals,
     v1_leads,
     v1_notes,
+    v2_activities,
     v2_core,
     v2_meta,
     v2_search,
@@ -13,6 +14,7 @@ from explorer.sandbox.routing import Router
 
 ROUTERS: list[Router] = [
     v2_core.router,
+    v2_activities.router,
     v2_meta.router,
     v2_search.router,
     v1_leads.router,
