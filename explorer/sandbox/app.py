@@ -1,4 +1,5 @@
-"""The sandbox's Starlette application: mounts every registered operation behind auth."""
+"""The sandbox's ASGI application: every registered operation behind auth and the limiter,
+the OAuth emulation, the ``/_sandbox`` admin endpoints, and fault injection around it all."""
 
 from __future__ import annotations
 
@@ -10,11 +11,18 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import Receive, Scope, Send
 
+from explorer.sandbox.admin import admin_routes
+from explorer.sandbox.config import SandboxConfig
+from explorer.sandbox.faults import FaultInjector
 from explorer.sandbox.http import ApiProblem, unauthorized
+from explorer.sandbox.limits import Limiter
+from explorer.sandbox.oauth import OAuthServer
 from explorer.sandbox.routes import ROUTERS
 from explorer.sandbox.routing import Clock, Handler, Operation, Sandbox
 from explorer.sandbox.search import keep_fresh
+from explorer.sandbox.stats import Stats
 from explorer.sandbox.store import Store
 
 DEFAULT_TOKEN = "sandbox-token-0123456789abcdef"
@@ -25,30 +33,38 @@ def operations() -> list[Operation]:
     return [op for router in ROUTERS for op in router.operations]
 
 
-def token_of(request: Request) -> str | None:
-    """The credential of a request: ``x-api-token``, ``api_token`` query, or a Bearer token."""
+def credential_of(request: Request) -> tuple[str | None, bool]:
+    """A request's credential (``x-api-token``, ``api_token`` query, or Bearer) and whether
+    it came as a Bearer token."""
     token = request.headers.get("x-api-token") or request.query_params.get("api_token")
     if token:
-        return token
+        return token, False
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
-        return auth[7:].strip() or None
-    return None
+        return auth[7:].strip() or None, True
+    return None, False
 
 
 def _endpoint(op: Operation) -> Handler:
     async def endpoint(request: Request) -> Response:
         state: Sandbox = request.app.state.sandbox
-        token = token_of(request)
-        user_id = state.tokens.get(token) if token else None
-        if user_id is None:
+        token, bearer = credential_of(request)
+        principal = state.authenticate(token, bearer=bearer)
+        if principal is None:
+            state.stats.statuses[401] += 1
             return unauthorized()
-        request.scope.setdefault("state", {})["user_id"] = user_id
+        request.scope.setdefault("state", {})["user_id"] = principal.user_id
         request.scope["state"]["operation"] = op
-        try:
-            return await op.handler(request)
-        except ApiProblem as problem:
-            return problem.response()
+        state.stats.requests[op.operation_id] += 1
+        response = state.limiter.admit(principal, op)
+        if response is None:
+            try:
+                response = await op.handler(request)
+            except ApiProblem as problem:
+                response = problem.response()
+            state.limiter.stamp(principal, op, response)
+        state.stats.statuses[response.status_code] += 1
+        return response
 
     endpoint.__name__ = op.operation_id
     return endpoint
@@ -89,23 +105,59 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return Response(json.dumps(body), status_code=500, media_type="application/json")
 
 
+class SandboxApp:
+    """The sandbox as one ASGI callable: fault injection wrapped around the Starlette app.
+
+    Attributes:
+        state: the ``Sandbox`` every handler sees (store, clock, limiter, stats, …).
+        starlette: the routed application inside the fault injector.
+    """
+
+    def __init__(self, state: Sandbox, starlette: Starlette) -> None:
+        self.state = state
+        self.starlette = starlette
+        self._asgi = state.faults.wrap(starlette)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._asgi(scope, receive, send)
+
+
 def create_app(
     store: Store,
     *,
     token: str = DEFAULT_TOKEN,
     clock: Clock | None = None,
     base_url: str = "http://127.0.0.1",
-) -> Starlette:
+    config: SandboxConfig | None = None,
+) -> SandboxApp:
     """The ASGI app serving ``store``; usable in-process (httpx ``ASGITransport``) or by uvicorn.
 
     ``token`` authenticates as the account's admin user, the one ``/users/me`` returns.
+    ``config`` sets limits, OAuth and faults (default: Pipedrive's growth plan, no faults).
     """
     keep_fresh(store)
+    config = config or SandboxConfig()
+    clock = clock or Clock()
+    stats = Stats()
     me = int(store.get_meta("me_user_id") or 1)
-    state = Sandbox(store=store, clock=clock or Clock(), tokens={token: me}, base_url=base_url)
-    app = Starlette(
-        routes=build_routes(operations()),
+    state = Sandbox(
+        store=store,
+        clock=clock,
+        tokens={token: me},
+        config=config,
+        stats=stats,
+        limiter=Limiter(config.limits, clock, stats),
+        oauth=OAuthServer(config.oauth, clock, user_id=me, base_url=base_url),
+        faults=FaultInjector(config.faults, clock, stats),
+        base_url=base_url,
+    )
+    starlette = Starlette(
+        routes=[
+            *build_routes(operations()),
+            Mount("/oauth", routes=state.oauth.routes()),
+            Mount("/_sandbox", routes=admin_routes()),
+        ],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
-    app.state.sandbox = state
-    return app
+    starlette.state.sandbox = state
+    return SandboxApp(state, starlette)

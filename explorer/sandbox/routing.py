@@ -7,6 +7,8 @@ limiter charges by ``x-token-cost``.
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,7 +18,13 @@ from uuid import UUID
 from starlette.requests import Request
 from starlette.responses import Response
 
+from explorer.sandbox.config import AuthKind, SandboxConfig
+from explorer.sandbox.stats import Stats
+
 if TYPE_CHECKING:
+    from explorer.sandbox.faults import FaultInjector
+    from explorer.sandbox.limits import Limiter
+    from explorer.sandbox.oauth import OAuthServer
     from explorer.sandbox.store import Store
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -58,20 +66,49 @@ class Router:
 
 
 class Clock:
-    """The sandbox's notion of now, which tests can move forward.
+    """The sandbox's notion of time, which tests can move forward.
+
+    ``now()`` stamps records and decides the daily-budget day; ``monotonic()`` times the
+    rolling rate-limit windows. A clock made with ``frozen_at`` stands still until
+    ``advance()`` moves it, so tests can place requests at exact instants.
 
     Attributes:
-        offset: added to the wall clock.
+        offset: how far the clock has been advanced.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, frozen_at: datetime | None = None) -> None:
         self.offset = timedelta()
+        self._frozen_at = frozen_at
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_at is not None
 
     def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+        return (self._frozen_at or datetime.now(UTC)) + self.offset
 
-    def advance(self, delta: timedelta) -> None:
-        self.offset += delta
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back (frozen clocks: only ``advance`` moves it)."""
+        base = 0.0 if self._frozen_at is not None else time.monotonic()
+        return base + self.offset.total_seconds()
+
+    def advance(self, delta: timedelta | float) -> None:
+        self.offset += delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request authenticated as.
+
+    Attributes:
+        user_id: the Pipedrive user.
+        kind: ``token`` (API token) or ``oauth`` (Bearer access token).
+        key: a stable, non-secret key of the credential, for per-token counters.
+    """
+
+    user_id: int
+    kind: AuthKind
+    key: str
 
 
 @dataclass
@@ -82,13 +119,37 @@ class Sandbox:
         store: the data.
         clock: the time source for every timestamp the sandbox writes.
         tokens: API token → user id it authenticates.
+        config: limits, OAuth and fault settings it was started with.
+        stats: what it has counted.
+        limiter: enforces Pipedrive's limits (``limits.py``).
+        oauth: the OAuth emulation (``oauth.py``).
+        faults: the fault injector (``faults.py``).
         base_url: the URL the sandbox is served at, when known (for ``api_domain`` and links).
     """
 
     store: Store
     clock: Clock
     tokens: dict[str, int]
+    config: SandboxConfig
+    stats: Stats
+    limiter: Limiter
+    oauth: OAuthServer
+    faults: FaultInjector
     base_url: str = "http://127.0.0.1"
+
+    def authenticate(self, token: str | None, *, bearer: bool) -> Principal | None:
+        """The principal a credential authenticates, or None (answered with a 401)."""
+        if not token:
+            return None
+        key = hashlib.sha256(token.encode()).hexdigest()[:16]
+        user_id = self.tokens.get(token)
+        if user_id is not None:
+            return Principal(user_id, self.config.limits.auth_kind, key)
+        if bearer:
+            user_id = self.oauth.user_for_access_token(token)
+            if user_id is not None:
+                return Principal(user_id, "oauth", key)
+        return None
 
     def me(self, request: Request) -> int:
         user_id: int = request.scope["state"]["user_id"]

@@ -16,6 +16,14 @@ from types import FrameType
 import uvicorn
 
 from explorer.sandbox.app import DEFAULT_TOKEN, create_app
+from explorer.sandbox.config import (
+    PLANS,
+    FaultConfig,
+    LimitConfig,
+    OAuthConfig,
+    SandboxConfig,
+    parse_fault,
+)
 from explorer.sandbox.demo import generate
 from explorer.sandbox.store import Store
 
@@ -39,7 +47,57 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                         help="demo data seed; the same seed gives the same data (default: 1)")
     parser.add_argument("--token", default=DEFAULT_TOKEN,
                         help="API token clients must send (default: the demo token)")
+    limits = parser.add_argument_group("Pipedrive's limits")
+    limits.add_argument("--plan", choices=PLANS, default="growth",
+                        help="company plan: burst window and budget multiplier (default: growth)")
+    limits.add_argument("--auth-kind", choices=("token", "oauth"), default="token",
+                        help="which burst numbers apply to the API token (default: token)")
+    limits.add_argument("--seats", type=int, default=1, help="paid seats (default: 1)")
+    limits.add_argument("--budget", type=int,
+                        help="daily token budget (default: 30,000 × plan multiplier × seats)")
+    limits.add_argument("--top-up", type=int, default=0, help="purchased extra daily tokens")
+    limits.add_argument("--no-limits", action="store_true",
+                        help="count nothing and never answer 429 (data loading, benchmarks)")
+    limits.add_argument("--retry-after", action="store_true",
+                        help="send Retry-After on 429 responses (Pipedrive does not document it)")
+    limits.add_argument("--block-after", type=int, default=20,
+                        help="requests within a window after a 429 before a 403 block")
+    limits.add_argument("--block-seconds", type=float, default=60.0,
+                        help="how long a 403 block lasts (default: 60)")
+    oauth = parser.add_argument_group("OAuth emulation")
+    oauth.add_argument("--oauth-client-id", default=OAuthConfig.client_id)
+    oauth.add_argument("--oauth-client-secret", default=OAuthConfig.client_secret)
+    oauth.add_argument("--oauth-token-ttl", type=int, default=OAuthConfig.access_token_ttl,
+                       help="access token lifetime in seconds (default: 3599)")
+    oauth.add_argument("--oauth-auto-approve", action="store_true",
+                       help="/oauth/authorize redirects at once instead of showing the page")
+    faults = parser.add_argument_group("fault injection")
+    faults.add_argument("--fault", action="append", default=[], metavar="KIND[:OPTS]",
+                        help="inject a fault, e.g. error_503:probability=0.1 or "
+                        "lost:count=1,method=PATCH,path=/api/v2/deals/* (repeatable)")
+    faults.add_argument("--fault-seed", type=int, default=0,
+                        help="seed of the fault draws (default: 0)")
     return parser
+
+
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    try:
+        rules = tuple(parse_fault(text) for text in args.fault)
+    except ValueError as exc:
+        raise SystemExit(f"--fault: {exc}") from None
+    return SandboxConfig(
+        limits=LimitConfig(
+            enabled=not args.no_limits, plan=args.plan, auth_kind=args.auth_kind,
+            seats=args.seats, budget=args.budget, top_up=args.top_up,
+            retry_after=args.retry_after, block_after=args.block_after,
+            block_seconds=args.block_seconds,
+        ),
+        oauth=OAuthConfig(
+            client_id=args.oauth_client_id, client_secret=args.oauth_client_secret,
+            access_token_ttl=args.oauth_token_ttl, auto_approve=args.oauth_auto_approve,
+        ),
+        faults=FaultConfig(rules=rules, seed=args.fault_seed),
+    )
 
 
 class _Server(uvicorn.Server):
@@ -112,15 +170,16 @@ def open_store(db: str | None, size: str, seed: int) -> tuple[Store, str]:
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    config = config_from_args(args)
     sock = _bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     base_url = f"http://{shown}:{port}"
     store, how = open_store(args.db, args.size, args.seed)
     print(f"Sandbox: {how}", file=sys.stderr, flush=True)  # noqa: T201
-    app = create_app(store, token=args.token, base_url=base_url)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    server = _Server(config, f"Sandbox listening on {base_url} token {args.token}")
+    app = create_app(store, token=args.token, base_url=base_url, config=config)
+    uvicorn_config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    server = _Server(uvicorn_config, f"Sandbox listening on {base_url} token {args.token}")
     try:
         asyncio.run(server.serve(sockets=[sock]))
     finally:

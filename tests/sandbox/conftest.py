@@ -15,13 +15,15 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from explorer.sandbox.app import DEFAULT_TOKEN, create_app
+from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp, create_app
+from explorer.sandbox.config import LimitConfig, SandboxConfig
 from explorer.sandbox.demo import generate
 from explorer.sandbox.routing import Clock
 from explorer.sandbox.store import Store
 from tests.sandbox.spec import SUMMARY_KEY, SpecLog, SpecValidator
 
 DEMO_SEED = 7
+BASE_URL = "http://sandbox.test"
 
 
 @pytest.fixture(scope="session")
@@ -45,8 +47,15 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app(store: Store, clock: Clock):  # type: ignore[no-untyped-def]
-    return create_app(store, clock=clock)
+def sandbox_config() -> SandboxConfig:
+    """Limits off by default, so functional tests never meet a 429; limit tests override
+    this fixture (and ``clock``, with a frozen one) in their module."""
+    return SandboxConfig(limits=LimitConfig(enabled=False))
+
+
+@pytest.fixture
+def app(store: Store, clock: Clock, sandbox_config: SandboxConfig) -> SandboxApp:
+    return create_app(store, clock=clock, base_url=BASE_URL, config=sandbox_config)
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +80,7 @@ async def client(  # type: ignore[no-untyped-def]
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
         transport=transport,
-        base_url="http://sandbox.test",
+        base_url=BASE_URL,
         headers={"x-api-token": DEFAULT_TOKEN},
         event_hooks={"response": [spec_log.hook]},
     ) as c:
