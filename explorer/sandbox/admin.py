@@ -1,12 +1,234 @@
 """The sandbox-only admin endpoints under ``/_sandbox`` (a prefix Pipedrive does not use).
 
-PLACEHOLDER interface — being implemented (see the task brief).
+Every route needs the sandbox's API token (``x-api-token`` or ``Authorization: Bearer``).
+Successes answer plain JSON objects; errors Pipedrive's error envelope. Fault injection never
+applies here, so tests can always reach these routes.
 """
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import dataclasses
+import hmac
+import math
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, get_args
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from explorer.sandbox.config import FAULT_KINDS, PLANS, AuthKind, FaultRule, LimitConfig
+from explorer.sandbox.faults import validate_rule
+from explorer.sandbox.http import JSON, ApiProblem, bad_request, json_body
+from explorer.sandbox.routing import Sandbox
+
+AdminHandler = Callable[[Request, Sandbox], Awaitable[Response]]
+
+AUTH_HINT = ("The /_sandbox admin endpoints need the sandbox's API token, sent as the "
+             "x-api-token header or as 'Authorization: Bearer <token>'.")
+
+
+def _authorized(request: Request, state: Sandbox) -> bool:
+    token = request.headers.get("x-api-token")
+    if not token:
+        auth = request.headers.get("authorization", "")
+        token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+    return any(hmac.compare_digest(token.encode(), known.encode()) for known in state.tokens)
+
+
+def _admin(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        state: Sandbox = request.app.state.sandbox
+        if not _authorized(request, state):
+            return ApiProblem(401, "unauthorized access", AUTH_HINT).response()
+        try:
+            return await handler(request, state)
+        except ApiProblem as problem:
+            return problem.response()
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _number(body: JSON, key: str, *, minimum: float = 0.0) -> float:
+    value = body[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise bad_request(f"'{key}' must be a number, got {value!r}")
+    if value < minimum:
+        raise bad_request(f"'{key}' must be at least {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def _integer(body: JSON, key: str, *, minimum: int) -> int:
+    value = body[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad_request(f"'{key}' must be an integer, got {value!r}")
+    if value < minimum:
+        raise bad_request(f"'{key}' must be at least {minimum}, got {value!r}")
+    return value
+
+
+def _unknown_keys(body: JSON, allowed: set[str]) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise bad_request(f"Unknown field(s): {', '.join(unknown)}",
+                          f"Allowed fields: {', '.join(sorted(allowed))}.")
+
+
+# ---------------------------------------------------------------------- stats
+
+
+async def get_stats(request: Request, state: Sandbox) -> Response:
+    return JSONResponse({"stats": state.stats.snapshot(), "limits": state.limiter.snapshot()})
+
+
+async def reset_stats(request: Request, state: Sandbox) -> Response:
+    state.stats.reset()
+    return JSONResponse({"stats": state.stats.snapshot()})
+
+
+# ---------------------------------------------------------------------- faults
+
+_RULE_FIELDS = {f.name for f in dataclasses.fields(FaultRule)}
+
+
+def rule_from_json(body: JSON) -> FaultRule:
+    """A fault rule from the admin endpoint's JSON; 400 with what to fix otherwise."""
+    _unknown_keys(body, _RULE_FIELDS)
+    kind = body.get("kind")
+    if kind not in FAULT_KINDS:
+        raise bad_request(f"Unknown fault kind {kind!r}",
+                          f"'kind' must be one of {', '.join(FAULT_KINDS)}.")
+    values: dict[str, Any] = {"kind": kind}
+    for key in ("probability", "latency_ms", "jitter_ms", "hang_seconds"):
+        if body.get(key) is not None:
+            values[key] = _number(body, key)
+    if body.get("count") is not None:
+        values["count"] = _integer(body, "count", minimum=1)
+    for key in ("method", "path"):
+        if body.get(key) is not None:
+            if not isinstance(body[key], str) or not body[key]:
+                raise bad_request(f"'{key}' must be a non-empty string")
+            values[key] = body[key].upper() if key == "method" else body[key]
+    rule = FaultRule(**values)
+    try:
+        validate_rule(rule)
+    except ValueError as exc:
+        raise bad_request(f"Invalid fault rule: {exc}",
+                          "See the README's sandbox section, 'Admin endpoint'.") from None
+    return rule
+
+
+async def list_faults(request: Request, state: Sandbox) -> Response:
+    return JSONResponse({"rules": state.faults.rules(), "seed": state.faults.config.seed})
+
+
+async def add_fault(request: Request, state: Sandbox) -> Response:
+    rule = rule_from_json(await json_body(request))
+    return JSONResponse({"id": state.faults.add(rule)}, status_code=201)
+
+
+async def clear_faults(request: Request, state: Sandbox) -> Response:
+    return JSONResponse({"removed": state.faults.clear()})
+
+
+async def remove_fault(request: Request, state: Sandbox) -> Response:
+    rule_id: int = request.path_params["id"]
+    if not state.faults.remove(rule_id):
+        raise ApiProblem(404, f"Fault rule {rule_id} not found",
+                         "It was removed or used up; GET /_sandbox/faults lists the active rules.")
+    return JSONResponse({"removed": 1})
+
+
+# ---------------------------------------------------------------------- clock
+
+
+def _clock_json(state: Sandbox) -> JSON:
+    return {"now": _rfc3339(state.clock.now()), "frozen": state.clock.frozen,
+            "offset_seconds": state.clock.offset.total_seconds()}
+
+
+async def get_clock(request: Request, state: Sandbox) -> Response:
+    return JSONResponse(_clock_json(state))
+
+
+async def advance_clock(request: Request, state: Sandbox) -> Response:
+    body = await json_body(request)
+    _unknown_keys(body, {"advance_seconds"})
+    if "advance_seconds" not in body:
+        raise bad_request("'advance_seconds' is required",
+                          "Send {\"advance_seconds\": N} to move the sandbox clock N seconds on.")
+    # Rate-limit windows rely on a clock that never goes back.
+    state.clock.advance(_number(body, "advance_seconds"))
+    return JSONResponse(_clock_json(state))
+
+
+# ---------------------------------------------------------------------- limits
+
+_LIMIT_FIELDS = {f.name for f in dataclasses.fields(LimitConfig)}
+
+
+def _limit_changes(body: JSON) -> dict[str, Any]:
+    _unknown_keys(body, _LIMIT_FIELDS)
+    changes: dict[str, Any] = {}
+    for key in body:
+        value = body[key]
+        if key in ("enabled", "retry_after"):
+            if not isinstance(value, bool):
+                raise bad_request(f"'{key}' must be true or false, got {value!r}")
+            changes[key] = value
+        elif key == "plan":
+            if value not in PLANS:
+                raise bad_request(f"'plan' must be one of {', '.join(PLANS)}, got {value!r}")
+            changes[key] = value
+        elif key == "auth_kind":
+            kinds = get_args(AuthKind)
+            if value not in kinds:
+                raise bad_request(f"'auth_kind' must be one of {', '.join(kinds)}, got {value!r}")
+            changes[key] = value
+        elif key == "budget" and value is None:
+            changes[key] = None  # back to 30,000 × multiplier × seats
+        elif key == "block_seconds":
+            changes[key] = _number(body, key)
+        else:
+            changes[key] = _integer(body, key, minimum=1 if key == "seats" else 0)
+    return changes
+
+
+async def get_limits(request: Request, state: Sandbox) -> Response:
+    return JSONResponse(dataclasses.asdict(state.limiter.config))
+
+
+async def patch_limits(request: Request, state: Sandbox) -> Response:
+    # The limiter's config is the one in force (Sandbox.authenticate reads auth_kind there).
+    changes = _limit_changes(await json_body(request))
+    limits = dataclasses.replace(state.limiter.config, **changes)
+    state.limiter.reconfigure(limits)
+    return JSONResponse(dataclasses.asdict(limits))
+
+
+async def reset_limits(request: Request, state: Sandbox) -> Response:
+    state.limiter.reset()
+    return JSONResponse({"limits": state.limiter.snapshot()})
 
 
 def admin_routes() -> list[BaseRoute]:
-    return []
+    """The routes, to be mounted at ``/_sandbox``."""
+    return [
+        Route("/stats", _admin(get_stats), methods=["GET"]),
+        Route("/stats/reset", _admin(reset_stats), methods=["POST"]),
+        Route("/faults", _admin(list_faults), methods=["GET"]),
+        Route("/faults", _admin(add_fault), methods=["POST"]),
+        Route("/faults", _admin(clear_faults), methods=["DELETE"]),
+        Route("/faults/{id:int}", _admin(remove_fault), methods=["DELETE"]),
+        Route("/clock", _admin(get_clock), methods=["GET"]),
+        Route("/clock", _admin(advance_clock), methods=["POST"]),
+        Route("/limits", _admin(get_limits), methods=["GET"]),
+        Route("/limits", _admin(patch_limits), methods=["PATCH"]),
+        Route("/limits/reset", _admin(reset_limits), methods=["POST"]),
+    ]

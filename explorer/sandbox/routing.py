@@ -144,7 +144,7 @@ class Sandbox:
         key = hashlib.sha256(token.encode()).hexdigest()[:16]
         user_id = self.tokens.get(token)
         if user_id is not None:
-            return Principal(user_id, self.config.limits.auth_kind, key)
+            return Principal(user_id, self.limiter.config.auth_kind, key)
         if bearer:
             user_id = self.oauth.user_for_access_token(token)
             if user_id is not None:

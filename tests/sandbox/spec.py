@@ -406,6 +406,28 @@ async def _no_handler(request: Any) -> Any:  # pragma: no cover - never served
 OPT_OUT_HEADER = "x-spec-check-skip"
 
 
+def exemption(request: httpx.Request, response: httpx.Response) -> str | None:
+    """Why a response is not checked against the API spec, or None to check it.
+
+    Only API operations are in the specs: the OAuth pages and the ``/_sandbox`` admin are not.
+    Two API responses are deliberately off-spec, as on Pipedrive: a fault the sandbox was told
+    to inject (marked ``x-sandbox-fault``), and the HTML 403 block page sent to a token that
+    kept hammering after a 429.
+    """
+    reason = request.headers.get(OPT_OUT_HEADER)
+    if reason is not None:
+        return f"opted out: {reason}"
+    path = request.url.path
+    if not path.startswith(("/api/", "/v1/")):
+        return "not an API path"
+    if "x-sandbox-fault" in response.headers:
+        return f"injected fault: {response.headers['x-sandbox-fault']}"
+    content_type = response.headers.get("content-type", "")
+    if response.status_code == 403 and content_type.startswith("text/html"):
+        return "403 block page"
+    return None
+
+
 class SpecLog:
     """Every response one test's client received, checked; the client's response hook.
 
@@ -422,11 +444,10 @@ class SpecLog:
     async def hook(self, response: httpx.Response) -> None:
         await response.aread()
         request = response.request
-        reason = request.headers.get(OPT_OUT_HEADER)
         check = self.validator.check(
             request.method, str(request.url), response.status_code,
             response.headers.get("content-type"), response.content,
-            exempt=f"opted out: {reason}" if reason is not None else None,
+            exempt=exemption(request, response),
         )
         self.checks.append(check)
         # The response is kept alive with its check, so its id cannot be reused meanwhile.
