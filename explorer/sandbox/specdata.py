@@ -6,6 +6,11 @@ types and which are required. The sandbox validates v2 bodies against it and (wi
 charges by it, so neither drifts from the spec. ``tests/sandbox/test_specdata.py`` checks the
 file equals what this module compiles from ``resources/openapi/``.
 
+``main`` also writes the client's share of these facts into ``explorer/api/data/`` (the client
+must not import the sandbox): ``token_costs.json`` (``{"v2 GET /deals": 10, …}``) and
+``body_keys.json`` (each JSON-body operation's allowed top-level keys);
+``tests/api/test_resources.py`` checks both.
+
 Regenerate with ``python -m explorer.sandbox.specdata resources/openapi``.
 """
 
@@ -95,12 +100,29 @@ def operation(version: str, method: str, path: str) -> JSON:
     return dict(operations()[f"{version} {method.upper()} {path}"])
 
 
+def token_costs(compiled: JSON) -> dict[str, int]:
+    """``"v2 GET /deals"`` → its ``x-token-cost``, for every operation (the client's table)."""
+    return {key: op["token_cost"] for key, op in compiled.items()}
+
+
+def body_keys(compiled: JSON) -> dict[str, list[str]]:
+    """Each JSON-body operation's allowed top-level keys (the client's "is it editable")."""
+    return {key: sorted(op["body"]["properties"]) for key, op in compiled.items() if "body" in op}
+
+
+def _write(target: Path, data: Any) -> None:
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {target}")  # noqa: T201 - a command-line tool
+
+
 def main(argv: list[str]) -> int:
     folder = Path(argv[0]) if argv else Path("resources/openapi")
-    target = Path(__file__).with_name("data") / DATA_FILE
-    target.parent.mkdir(exist_ok=True)
-    target.write_text(json.dumps(compile_specs(folder), indent=1, sort_keys=True) + "\n")
-    print(f"wrote {target}")  # noqa: T201 - a command-line tool
+    compiled = compile_specs(folder)
+    _write(Path(__file__).with_name("data") / DATA_FILE, compiled)
+    api_data = Path(__file__).parents[1] / "api" / "data"
+    _write(api_data / "token_costs.json", token_costs(compiled))
+    _write(api_data / "body_keys.json", body_keys(compiled))
     return 0
 
 

@@ -1,0 +1,308 @@
+"""One account session: one request path that paces, sends, observes, maps errors, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+from collections.abc import AsyncIterator, Callable, Mapping
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from explorer.api import paging
+from explorer.api.auth import TokenProvider
+from explorer.api.config import Attempt, ClientConfig, default_transport
+from explorer.api.errors import (
+    Blocked,
+    OutcomeUnknown,
+    RateLimited,
+    ServerError,
+    TransportError,
+    Unauthorized,
+)
+from explorer.api.ratelimit import Governor, NullGovernor, RateSnapshot, RequestKind, UsageCounter
+from explorer.api.resources import Resource, Version, operation_key, resource, token_cost
+from explorer.api.responses import Envelope, api_error, envelope, is_json, transport_error
+
+JSON = dict[str, Any]
+SnapshotCallback = Callable[[RateSnapshot, UsageCounter], None]
+Params = Mapping[str, Any]
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH"})
+# Answers Pipedrive does not charge: rate-limited, blocked, not authenticated.
+_UNCHARGED = frozenset({401, 429})
+
+def is_search_path(path: str) -> bool:
+    """Search endpoints count against their own window (itemSearch, ``/<entity>/search``)."""
+    return path.endswith("/search") or path == "/itemSearch" or path.startswith("/itemSearch/")
+
+
+class PipedriveClient:
+    """An account session over one ``httpx.AsyncClient``.
+
+    Open it with ``async with PipedriveClient(...) as client`` (or ``await client.open()`` and
+    later ``await client.aclose()``). ``governor`` paces requests (default: no pacing, a 429 is
+    raised); ``on_snapshot(snapshot, usage)`` is called after every response with its
+    rate-limit headers and this session's running usage.
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        auth: TokenProvider,
+        *,
+        governor: Governor | None = None,
+        on_snapshot: SnapshotCallback | None = None,
+    ) -> None:
+        self._config = config
+        self._auth = auth
+        self._governor: Governor = governor or NullGovernor()
+        self._on_snapshot = on_snapshot
+        self._http: httpx.AsyncClient | None = None
+        self._in_flight: asyncio.Semaphore | None = None
+        self._blocked: Blocked | None = None
+        self.usage = UsageCounter()
+
+    # ------------------------------------------------------------------ session
+
+    @property
+    def config(self) -> ClientConfig:
+        return self._config
+
+    @property
+    def is_open(self) -> bool:
+        return self._http is not None
+
+    @property
+    def blocked(self) -> Blocked | None:
+        """The 403 block that stopped this session's traffic, if any (see ``resume``)."""
+        return self._blocked
+
+    async def open(self) -> Self:
+        if self._http is not None:
+            raise RuntimeError("the client session is already open")
+        config = self._config
+        self._http = httpx.AsyncClient(
+            base_url=config.base_url,
+            transport=config.transport or default_transport(config.max_in_flight),
+            timeout=config.timeouts.httpx(),
+            headers={"user-agent": config.user_agent, "accept": "application/json"},
+            follow_redirects=False,
+        )
+        self._in_flight = asyncio.Semaphore(config.max_in_flight)
+        return self
+
+    async def aclose(self) -> None:
+        http, self._http = self._http, None
+        if http is not None:
+            await http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return await self.open()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def resume(self) -> None:
+        """Allow traffic again after a 403 block (once its cool-down is over)."""
+        self._blocked = None
+
+    def __repr__(self) -> str:
+        state = "open" if self._http is not None else "closed"
+        return f"PipedriveClient({self._config.base_url}, {state})"
+
+    # ------------------------------------------------------------------ the request path
+
+    async def request(
+        self,
+        method: str,
+        version: Version,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        kind: RequestKind | None = None,
+        what_to_check: str | None = None,
+    ) -> Envelope:
+        """Send ``method /api/{version}{path}`` and return the envelope of a success.
+
+        ``idempotent`` (default: GET/PUT/PATCH yes, POST/DELETE no) decides whether a
+        failure without a trustworthy answer may be retried; a non-idempotent request that
+        may have been applied raises ``OutcomeUnknown`` carrying ``what_to_check``.
+        Raises the ``explorer.api.errors`` tree, never an httpx exception.
+        """
+        http = self._http
+        if http is None:
+            raise RuntimeError("open the client session first (async with / await open())")
+        method = method.upper()
+        if not path.startswith("/") or "?" in path:
+            raise ValueError("path must start with '/' and carry no query; use params=")
+        query = _query(params)
+        operation = operation_key(version, method, path)
+        kind = kind or ("search" if is_search_path(path) else "burst")
+        safe = method in _IDEMPOTENT if idempotent is None else idempotent
+        # Errors and retry rules see the full path (``/api/v2/deals/7``), never the query.
+        url = f"/api/{version}{path}"
+        body = None if json is None else jsonlib.dumps(json, separators=(",", ":")).encode()
+        failures = limited = 0
+        refreshed = False
+        while True:
+            if self._blocked is not None:
+                raise _still_blocked(self._blocked, method, url)
+            try:
+                return await self._send(http, method, url, query, body, operation, kind)
+            except Unauthorized:
+                if refreshed or not await self._auth.on_unauthorized():
+                    raise
+                refreshed = True
+            except RateLimited as error:
+                self.usage.rate_limited += 1
+                if error.scope == "daily" or limited >= self._config.max_rate_limited_retries:
+                    raise
+                limited += 1
+                if not await self._governor.on_rate_limited(error, limited):
+                    raise
+            except Blocked as error:
+                self._blocked = error
+                raise
+            except (TransportError, ServerError) as error:
+                failures += 1
+                arrived = not isinstance(error, TransportError) or error.may_have_arrived
+                decision = self._config.retry.decide(
+                    Attempt(method, url, failures, error, safe or not arrived))
+                if not decision.retry:
+                    if arrived and not safe:
+                        raise OutcomeUnknown(method, url,
+                                             what_to_check or _default_check(method, url),
+                                             error) from error
+                    raise
+                await asyncio.sleep(decision.delay)
+            self.usage.retries += 1
+
+    async def _send(
+        self,
+        http: httpx.AsyncClient,
+        method: str,
+        url: str,
+        query: dict[str, str],
+        body: bytes | None,
+        operation: str,
+        kind: RequestKind,
+    ) -> Envelope:
+        headers = dict(await self._auth.headers())
+        if body is not None:
+            headers["content-type"] = "application/json"
+        assert self._in_flight is not None
+        async with self._in_flight, self._governor.slot(kind):
+            try:
+                response = await http.request(method, url, params=query or None, content=body,
+                                              headers=headers)
+            except httpx.RequestError as exc:
+                self.usage.record(operation, 0)
+                raise transport_error(exc, method, url) from exc
+        status = response.status_code
+        snapshot = RateSnapshot.from_headers(response.headers.raw, scope=kind, status=status,
+                                             operation=operation)
+        blocked = status == 403 and not is_json(response)
+        charged = 0 if status in _UNCHARGED or blocked else token_cost(operation)
+        self.usage.record(operation, charged)
+        self._governor.observe(snapshot)
+        if self._on_snapshot is not None:
+            self._on_snapshot(snapshot, self.usage)
+        if 200 <= status < 300:
+            return envelope(response, snapshot, method, url)
+        raise api_error(response, snapshot, method, url, kind, token_cost(operation))
+
+    # ------------------------------------------------------------------ resources
+
+    async def get(self, name: str | Resource, record_id: int | str, *,
+                  params: Params | None = None) -> JSON:
+        """One record (``GET /deals/{id}``, ``GET /v1/leads/{uuid}``)."""
+        res = resource(name)
+        env = await self.request("GET", res.version, res.item_path(record_id), params=params)
+        data: JSON = env.data
+        return data
+
+    def iterate(self, name: str | Resource, *, filters: Params | None = None,
+                params: Params | None = None, concurrent: bool = False) -> AsyncIterator[JSON]:
+        """Every record of a list, page by page (500 per page). ``filters`` must be among the
+        resource's ``list_filters``; ``params`` pass through (sorting, include_fields, …).
+        ``concurrent`` fetches v1 offset windows in parallel (up to ``max_in_flight``)."""
+        res = resource(name)
+        unknown = set(filters or ()) - res.list_filters
+        if unknown:
+            raise ValueError(f"{res.name} lists cannot be filtered by {', '.join(sorted(unknown))}"
+                             f"; use {', '.join(sorted(res.list_filters)) or 'no filters'}")
+        query = {**(params or {}), **(filters or {})}
+        return paging.iterate(self, res, query, concurrent=concurrent)
+
+    async def create(self, name: str | Resource, body: JSON) -> JSON:
+        """Create a record; a lost answer raises ``OutcomeUnknown`` (it is never re-sent)."""
+        res = resource(name)
+        check = (f"look for the new {res.singular} among the newest {res.name} (sort by "
+                 "add_time, newest first) before creating it again")
+        env = await self.request("POST", res.version, res.path, json=body, what_to_check=check)
+        data: JSON = env.data
+        return data
+
+    async def update(self, name: str | Resource, record_id: int | str, body: JSON) -> JSON:
+        """Update with the resource's verb (PATCH, or PUT for v1 notes/users/filters); the same
+        values sent twice change nothing, so a lost answer is retried."""
+        res = resource(name)
+        env = await self.request(res.update_verb, res.version, res.item_path(record_id),
+                                 json=body)
+        data: JSON = env.data
+        return data
+
+    async def delete(self, name: str | Resource, record_id: int | str) -> Any:
+        res = resource(name)
+        path = res.item_path(record_id)
+        check = f"GET /api/{res.version}{path}: a 404 means the {res.singular} is deleted"
+        env = await self.request("DELETE", res.version, path, what_to_check=check)
+        return env.data
+
+    async def search(self, term: str, *, item_types: tuple[str, ...] = (),
+                     limit: int = 100, **params: Any) -> list[JSON]:
+        """One page of ``/api/v2/itemSearch`` results (``items``), counted as a search."""
+        query = {"term": term, "item_types": list(item_types) or None, "limit": limit, **params}
+        env = await self.request("GET", "v2", "/itemSearch", params=query)
+        items: list[JSON] = (env.data or {}).get("items", [])
+        return items
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _query(params: Params | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in (params or {}).items():
+        if key == "api_token":
+            raise ValueError("pass credentials through the token provider, not as api_token")
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, list | tuple | set | frozenset):
+            out[key] = ",".join(str(v) for v in value)
+        else:
+            out[key] = str(value)
+    return out
+
+
+def _default_check(method: str, path: str) -> str:
+    if method == "DELETE":
+        return f"GET {path}: a 404 means it was deleted"
+    return f"read back what {method} {path} would have changed before sending it again"
+
+
+def _still_blocked(block: Blocked, method: str, path: str) -> Blocked:
+    return Blocked(403, method, path,
+                   f"not sent: this session was stopped by a 403 block on {block.method} "
+                   f"{block.path}", "Wait for the cool-down, then call resume().")

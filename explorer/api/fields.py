@@ -1,0 +1,283 @@
+"""Field metadata from the *Fields endpoints: key ↔ name, option id ↔ label, write validation.
+
+A ``FieldCatalog`` is loaded once per session (``await catalog.load()``; ``refresh()`` reloads)
+and answers, per resource: which fields exist, their type, whether they are editable, their
+options. It turns records into ``{name: value}`` with option labels (``readable``), and names
+and labels into a request body of the right shape (``write_body``: v2 nests custom values in
+``custom_fields``; v1 leads carry them flat, v1-style), validating every value before it is
+sent (``validation.py``). Display formatting lives in ``display.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from explorer.api import paging
+from explorer.api.errors import InvalidValue, UnknownField
+from explorer.api.resources import Resource, resource
+from explorer.api.validation import validate, where
+
+if TYPE_CHECKING:
+    from explorer.api.client import PipedriveClient
+
+JSON = dict[str, Any]
+CUSTOM_KEY = re.compile(r"^[0-9a-f]{40}$")
+DEFAULT_RESOURCES = ("deals", "leads", "persons", "organizations", "products", "activities")
+
+
+
+@dataclass(frozen=True)
+class Option:
+    id: int | str
+    label: str
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a resource.
+
+    Attributes:
+        resource: the registry name (``"deals"``).
+        key: the API key (40-hex for custom fields).
+        name: the name users see.
+        type: Pipedrive's ``field_type`` (varchar, enum, set, monetary, date, user, …).
+        is_custom: a custom field (v2: nested in ``custom_fields``; v1: flat).
+        editable: whether a write may set it (custom fields; built-ins the spec's update body
+            lists).
+        options: enum/set options.
+    """
+
+    resource: str
+    key: str
+    name: str
+    type: str
+    is_custom: bool
+    editable: bool
+    options: tuple[Option, ...] = ()
+
+    def label_of(self, option_id: Any) -> str | None:
+        for option in self.options:
+            if option.id == option_id or str(option.id) == str(option_id):
+                return option.label
+        return None
+
+    def option_id(self, value: Any) -> int | str:
+        """The option id for a label (case-insensitive) or an id; ``InvalidValue`` if none."""
+        for option in self.options:
+            if isinstance(value, str) and option.label.casefold() == value.casefold():
+                return option.id
+        for option in self.options:
+            if not isinstance(value, bool) and (option.id == value or str(option.id) == value):
+                return option.id
+        labels = ", ".join(o.label for o in self.options) or "none defined"
+        raise InvalidValue(self.name, f"{where(self)}: {value!r} is not one of its options "
+                                      f"({labels}); use one of these labels or their ids")
+
+
+class ResourceFields:
+    """The fields of one resource, by key and by name."""
+
+    def __init__(self, res: Resource, fields: list[Field]) -> None:
+        self.resource = res
+        self.fields = tuple(fields)
+        self.by_key = {f.key: f for f in fields}
+        self._by_name: dict[str, Field] = {}
+        for f in fields:
+            self._by_name.setdefault(f.name.casefold(), f)
+
+    def __iter__(self) -> Iterator[Field]:
+        return iter(self.fields)
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def get(self, key_or_name: str) -> Field | None:
+        return self.by_key.get(key_or_name) or self._by_name.get(key_or_name.casefold())
+
+    def field(self, key_or_name: str) -> Field:
+        found = self.get(key_or_name)
+        if found is None:
+            raise UnknownField(key_or_name, f"{self.resource.name} have no field named or keyed "
+                                            f"{key_or_name!r}; refresh the field catalog if it "
+                                            "was added in Pipedrive just now")
+        return found
+
+
+def _v2_field(res: Resource, raw: JSON, writable: frozenset[str]) -> Field:
+    custom = bool(raw.get("is_custom_field"))
+    key = str(raw["field_code"])
+    return Field(res.name, key, str(raw.get("field_name") or key), str(raw.get("field_type")),
+                 custom, custom or key in writable, _options(raw))
+
+
+def _v1_field(res: Resource, raw: JSON, writable: frozenset[str]) -> Field:
+    key = str(raw["key"])
+    custom = bool(CUSTOM_KEY.match(key))
+    editable = bool(raw.get("edit_flag", True)) if custom else key in writable
+    return Field(res.name, key, str(raw.get("name") or key), str(raw.get("field_type")),
+                 custom, editable, _options(raw))
+
+
+def _options(raw: JSON) -> tuple[Option, ...]:
+    return tuple(Option(o["id"], str(o.get("label", o["id"])))
+                 for o in raw.get("options") or () if isinstance(o, dict) and "id" in o)
+
+
+# Fields a catalog knows without a *Fields endpoint the app loads (noteFields: no custom
+# fields, and the seed's 3,000,000-character limit is what matters).
+_KNOWN = {"notes": (Field("notes", "content", "Content", "text", False, True),)}
+
+
+class FieldCatalog:
+    """Field metadata of one session's resources (see the module docstring)."""
+
+    def __init__(self, client: PipedriveClient) -> None:
+        self._client = client
+        self._loaded: dict[str, ResourceFields] = {}
+
+    async def load(self, *names: str) -> None:
+        """Load the fields of ``names`` (default: every resource with custom fields) that are
+        not loaded yet, concurrently."""
+        wanted = [resource(n) for n in names or DEFAULT_RESOURCES]
+        missing = [r for r in wanted if r.name not in self._loaded]
+        results = await asyncio.gather(*(self._fetch(r) for r in missing))
+        for res, fields in zip(missing, results, strict=True):
+            self._loaded[res.name] = fields
+
+    async def refresh(self, *names: str) -> None:
+        """Reload (fields added or renamed in Pipedrive during the session)."""
+        targets = tuple(resource(n).name for n in names) or tuple(self._loaded)
+        for name in targets:
+            self._loaded.pop(name, None)
+        await self.load(*targets)
+
+    async def _fetch(self, res: Resource) -> ResourceFields:
+        if res.fields is None:
+            return ResourceFields(res, list(_KNOWN.get(res.name, ())))
+        writable = res.writable_keys("update")
+        version, path = res.fields.version, res.fields.path
+        out: list[Field] = []
+        if version == "v2":
+            async for raw in paging.iter_cursor(self._client, version, path):
+                out.append(_v2_field(res, raw, writable))
+        else:
+            async for raw in paging.iter_offset(self._client, version, path):
+                out.append(_v1_field(res, raw, writable))
+        return ResourceFields(res, out)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._loaded
+
+    def __getitem__(self, name: str) -> ResourceFields:
+        res = resource(name)
+        found = self._loaded.get(res.name)
+        if found is None:
+            if res.name in _KNOWN:
+                return ResourceFields(res, list(_KNOWN[res.name]))
+            raise KeyError(f"the fields of {res.name} are not loaded; "
+                           f"await catalog.load({res.name!r}) first")
+        return found
+
+    def field(self, name: str, key_or_name: str) -> Field:
+        return self[name].field(key_or_name)
+
+    # ------------------------------------------------------------------ reading
+
+    def readable(self, name: str, record: Mapping[str, Any]) -> JSON:
+        """``{field name: value}`` of an API record, enum/set option ids replaced by labels
+        and v1 flat custom values (``<key>_currency``, ``<key>_until``) joined as in v2.
+        Keys without a field keep their key; a second field with a taken name keeps its key."""
+        fields = self[name]
+        values: dict[str, Any] = {k: v for k, v in record.items() if k != "custom_fields"}
+        values.update(record.get("custom_fields") or {})
+        for key in [k for k in values if _suffixed(k)]:
+            base, suffix = key[:40], key[41:]
+            field = fields.by_key.get(base)
+            if field is None:
+                continue
+            extra = values.pop(key)
+            joined = values.get(base)
+            if field.type == "monetary" and not isinstance(joined, dict):
+                values[base] = {"value": joined, "currency": extra}
+            elif suffix == "until" and not isinstance(joined, dict):
+                values[base] = {"start": joined, "end": extra}
+        out: JSON = {}
+        for key, value in values.items():
+            field = fields.by_key.get(key)
+            label = key if field is None or field.name in out else field.name
+            out[label] = value if field is None else labelled(field, value)
+        return out
+
+    # ------------------------------------------------------------------ writing
+
+    def validate(self, name: str, key_or_name: str, value: Any) -> Any:
+        """The value to send for that field (labels turned into option ids), or
+        ``InvalidValue`` naming the field and what to do."""
+        return validate(self.field(name, key_or_name), value)
+
+    def write_body(self, name: str, values: Mapping[str, Any]) -> JSON:
+        """A create/update body from ``{field name or key: value}``: validated, labels
+        turned into ids, custom values nested (v2) or flat (v1)."""
+        res = resource(name)
+        fields = self[name]
+        body: JSON = {}
+        custom: JSON = {}
+        for key_or_name, value in values.items():
+            field = fields.field(key_or_name)
+            api_value = validate(field, value)
+            if not field.is_custom:
+                body[field.key] = api_value
+            elif res.custom_fields == "nested":
+                custom[field.key] = api_value
+            else:
+                body.update(flat_value(field, api_value))
+        if custom:
+            body["custom_fields"] = custom
+        return body
+
+
+def _suffixed(key: str) -> bool:
+    return len(key) > 41 and key[40] == "_" and bool(CUSTOM_KEY.match(key[:40]))
+
+
+def labelled(field: Field, value: Any) -> Any:
+    """An enum/set value with option labels for ids (v1 sets come as ``"1,2"``; v2 with
+    ``include_option_labels`` as ``{id, label}``); other values unchanged."""
+    if value is None or not field.options or field.type not in ("enum", "set"):
+        return value
+    if field.type == "set":
+        items = value.split(",") if isinstance(value, str) else value
+        if isinstance(items, list):
+            return [labelled_one(field, v) for v in items if v != ""]
+        return value
+    return labelled_one(field, value)
+
+
+def labelled_one(field: Field, value: Any) -> Any:
+    if isinstance(value, dict) and "label" in value:
+        return value["label"]
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    label = field.label_of(value)
+    return value if label is None else label
+
+
+def flat_value(field: Field, value: Any) -> JSON:
+    """One custom value as v1 flat keys (monetary: ``<key>_currency``; ranges: ``_until``)."""
+    key = field.key
+    if isinstance(value, dict) and field.type == "monetary":
+        out = {key: value.get("value")}
+        if value.get("currency") is not None:
+            out[f"{key}_currency"] = value["currency"]
+        return out
+    if isinstance(value, dict) and field.type in ("daterange", "timerange"):
+        return {key: value.get("start"), f"{key}_until": value.get("end")}
+    if isinstance(value, dict) and field.type == "address":
+        return {key: value.get("value")}
+    if isinstance(value, list) and field.type == "set":
+        return {key: ",".join(str(v) for v in value)}
+    return {key: value}

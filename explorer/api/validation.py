@@ -1,0 +1,185 @@
+"""Checks a field value before a write and returns it in the form the API takes."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import TYPE_CHECKING, Any
+
+from explorer.api.errors import InvalidValue
+from explorer.api.resources import resource
+
+if TYPE_CHECKING:
+    from explorer.api.fields import Field
+
+JSON = dict[str, Any]
+
+MAX_VARCHAR = 255
+MAX_TEXT = 65_535
+# Limits from the seed changelog: 50 emails / phones per person, notes of ~3,000,000 chars.
+MAX_ITEMS = {("persons", "emails"): 50, ("persons", "phones"): 50}
+MAX_CHARS = {("notes", "content"): 3_000_000}
+VISIBLE_TO = (1, 3, 5, 7)
+
+
+def where(field: Field) -> str:
+    return f"Field '{field.name}' of {field.resource}"
+
+
+def _fail(field: Field, expected: str, value: Any) -> InvalidValue:
+    shown = repr(value) if len(repr(value)) <= 60 else f"{type(value).__name__} value"
+    return InvalidValue(field.name, f"{where(field)} takes {expected}; got {shown}")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def validate(field: Field, value: Any) -> Any:
+    """Check one value for a write and return it as the API takes it (v2 form)."""
+    if not field.editable:
+        raise InvalidValue(field.name, f"{where(field)} is read-only: Pipedrive sets it; "
+                                       "leave it out of the change")
+    if value is None:
+        return None
+    ftype = field.type
+    limit_items = MAX_ITEMS.get((field.resource, field.key))
+    if limit_items is not None:
+        return _contacts(field, value, limit_items)
+    if ftype in ("varchar", "varchar_auto", "phone", "text", "varchar_options"):
+        limit = MAX_CHARS.get((field.resource, field.key),
+                              MAX_TEXT if ftype == "text" else MAX_VARCHAR)
+        if not isinstance(value, str):
+            raise _fail(field, "text", value)
+        if len(value) > limit:
+            raise InvalidValue(field.name, f"{where(field)} holds at most {limit:,} "
+                                           f"characters; this value has {len(value):,}. "
+                                           "Shorten it")
+        return value
+    if ftype in ("double", "int"):
+        if not _number(value):
+            raise _fail(field, "a number", value)
+        return value
+    if ftype == "boolean":
+        if not isinstance(value, bool):
+            raise _fail(field, "true or false", value)
+        return value
+    if ftype == "monetary":
+        return _money(field, value)
+    if ftype == "enum":
+        if isinstance(value, bool) and not field.is_custom:
+            return value  # built-in flags (is_archived) are booleans in the API
+        return field.option_id(value)
+    if ftype == "set":
+        if isinstance(value, str | int) or not isinstance(value, list | tuple | set | frozenset):
+            value = [value]
+        if not value:
+            raise _fail(field, "at least one option (send None to clear it)", value)
+        return list(dict.fromkeys(field.option_id(v) for v in value))
+    if ftype == "date":
+        return _date(field, value)
+    if ftype == "time":
+        return _time(field, value)
+    if ftype in ("daterange", "timerange"):
+        return _range(field, value)
+    if ftype in ("user", "org", "people", "deal", "lead", "stage"):
+        return _reference(field, value)
+    if ftype == "address":
+        if isinstance(value, str):
+            return {"value": value}
+        if isinstance(value, dict) and isinstance(value.get("value"), str):
+            return value
+        raise _fail(field, 'an address text or {"value": "…"}', value)
+    if ftype == "visible_to":
+        return _visible_to(field, value)
+    return value
+
+
+def _contacts(field: Field, value: Any, limit: int) -> list[JSON]:
+    items = [value] if isinstance(value, str | dict) else value
+    if not isinstance(items, list | tuple):
+        raise _fail(field, "a list of addresses/numbers", value)
+    if len(items) > limit:
+        raise InvalidValue(field.name, f"{where(field)} holds at most {limit} entries; this "
+                                       f"value has {len(items)}. Remove some first")
+    out: list[JSON] = []
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            item = {"value": item}
+        if not isinstance(item, dict) or not isinstance(item.get("value"), str):
+            raise _fail(field, 'entries like "ann@example.com" or {"value": …}', value)
+        entry: JSON = {"value": item["value"], "primary": bool(item.get("primary", i == 0))}
+        if item.get("label"):
+            entry["label"] = str(item["label"])
+        out.append(entry)
+    return out
+
+
+def _money(field: Field, value: Any) -> Any:
+    amount = value.get("value", value.get("amount")) if isinstance(value, dict) else value
+    currency = value.get("currency") if isinstance(value, dict) else None
+    valid_currency = currency is None or (isinstance(currency, str)
+                                          and bool(re.fullmatch(r"[A-Z]{3}", currency)))
+    if field.resource == "leads" and field.key == "value":
+        # A lead's value is {"amount", "currency"}, both required.
+        if _number(amount) and currency is not None and valid_currency:
+            return {"amount": amount, "currency": currency}
+        raise _fail(field, 'an amount with its currency, {"amount": 200, "currency": "EUR"}',
+                    value)
+    if _number(value) or (isinstance(value, dict) and _number(amount) and valid_currency):
+        return value
+    raise _fail(field, 'an amount, or {"value": amount, "currency": "EUR"}', value)
+
+
+def _date(field: Field, value: Any) -> str:
+    if isinstance(value, date):
+        return value.isoformat()[:10]
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    raise _fail(field, "a date YYYY-MM-DD", value)
+
+
+def _time(field: Field, value: Any) -> str:
+    if isinstance(value, time):
+        return value.strftime("%H:%M:%S")
+    if isinstance(value, str):
+        try:
+            return time.fromisoformat(value).strftime("%H:%M:%S")
+        except ValueError:
+            pass
+    raise _fail(field, "a time HH:MM or HH:MM:SS", value)
+
+
+def _range(field: Field, value: Any) -> JSON:
+    check = _date if field.type == "daterange" else _time
+    if isinstance(value, dict):
+        start, end = value.get("start"), value.get("end")
+    elif isinstance(value, list | tuple) and len(value) == 2:
+        start, end = value
+    else:
+        raise _fail(field, "a (start, end) pair", value)
+    return {"start": check(field, start), "end": None if end is None else check(field, end)}
+
+
+def _reference(field: Field, value: Any) -> Any:
+    if field.type == "lead":
+        if isinstance(value, str):
+            return value
+    elif isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    raise _fail(field, f"the id of a {field.type}", value)
+
+
+def _visible_to(field: Field, value: Any) -> Any:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if isinstance(value, bool) or number not in VISIBLE_TO:
+        raise _fail(field, "a visibility group (1 owner only, 3 owner's group, 5 owner's "
+                           "group and sub-groups, 7 entire company)", value)
+    # v1 resources take it as text ("3"), v2 as a number.
+    return str(number) if resource(field.resource).version == "v1" else number

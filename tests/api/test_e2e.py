@@ -1,0 +1,43 @@
+"""The client over a real loopback connection to a sandbox server process (default transport,
+TCP_NODELAY, real connection cuts and timeouts)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient
+from explorer.api.config import Backoff, RetryPolicy, RetryTransportErrors, Timeouts
+from explorer.api.errors import OutcomeUnknown
+from tests.sandbox.test_cli import sandbox_process, stop
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_crud_paging_and_faults_over_loopback() -> None:
+    faults = ("--fault", "lost:count=1,method=POST,path=/api/v2/deals",
+              "--fault", "hang:count=1,method=GET,path=/api/v2/deals/2,hang_seconds=30")
+    with sandbox_process("--no-limits", *faults) as (proc, url, token):
+        config = ClientConfig(
+            base_url=url, timeouts=Timeouts(read=1.0),
+            retry=RetryPolicy(rules=(RetryTransportErrors(backoff=Backoff(base=0.01)),)))
+        async with PipedriveClient(config, ApiTokenProvider(token)) as client:
+            deals = [d["id"] async for d in client.iterate("deals")]
+            assert len(deals) == len(set(deals)) > 500
+            leads = [lead["id"] async for lead in client.iterate("leads")]
+            windows = [lead["id"] async for lead in client.iterate("leads", concurrent=True)]
+            assert windows == leads
+            # "applied, then lost": the connection is cut before any byte of the answer.
+            with pytest.raises(OutcomeUnknown):
+                await client.create("deals", {"title": "Lost over TCP"})
+            titles = [d["title"] async for d in client.iterate(
+                "deals", params={"sort_by": "add_time", "sort_direction": "desc"})]
+            assert titles.count("Lost over TCP") == 1
+            # A hang runs into the read timeout; the GET is retried on a new connection.
+            assert (await client.get("deals", 2))["id"] == 2
+            assert client.usage.retries == 1
+        async with PipedriveClient(replace(config, max_in_flight=1),
+                                   ApiTokenProvider(token)) as client:
+            assert (await client.get("deals", 1))["id"] == 1
+        assert stop(proc) == 0
