@@ -155,16 +155,8 @@ class Limiter:
             if now < token.blocked_until:
                 return self._block_page(token, now)
             token.blocked_until, token.strikes, token.last_429 = 0, None, None
-        info = self._ops.get(id(op))
-        if info is None or info.op is not op:
-            info = self._learn(op)
-        if info.search:
-            window, limit = token.search, SEARCH_LIMIT
-        else:
-            window, limit = token.burst, self._burst[token.kind]
-        horizon = now - WINDOW_US
-        while window and window[0] <= horizon:
-            window.popleft()
+        info = self._info(op)
+        window, limit = self._window(token, info, now)
         if now >= self._day_end_mono:
             self._check_day(now)
         if len(window) >= limit or self._used >= self._budget:
@@ -183,9 +175,17 @@ class Limiter:
             return
         now = round(self.clock.monotonic() * _US)
         token = self._tokens.get(principal.key) or self._new_token(principal)
+        window, limit = self._window(token, self._info(op), now)
+        response.raw_headers += self._headers(principal, window, limit, now)
+
+    def _info(self, op: Operation) -> _OpInfo:
         info = self._ops.get(id(op))
         if info is None or info.op is not op:
             info = self._learn(op)
+        return info
+
+    def _window(self, token: _Token, info: _OpInfo, now: int) -> tuple[deque[int], int]:
+        """The window this request counts in (search or burst), pruned to the last 2 s."""
         if info.search:
             window, limit = token.search, SEARCH_LIMIT
         else:
@@ -193,7 +193,7 @@ class Limiter:
         horizon = now - WINDOW_US
         while window and window[0] <= horizon:
             window.popleft()
-        response.raw_headers += self._headers(principal, window, limit, now)
+        return window, limit
 
     # ------------------------------------------------------------------ admin
 
