@@ -21,7 +21,14 @@ from explorer.api.errors import (
     TransportError,
     Unauthorized,
 )
-from explorer.api.ratelimit import Governor, NullGovernor, RateSnapshot, RequestKind, UsageCounter
+from explorer.api.ratelimit import (
+    Governor,
+    NullGovernor,
+    RateSnapshot,
+    Refused,
+    RequestKind,
+    UsageCounter,
+)
 from explorer.api.resources import Resource, Version, operation_key, resource, token_cost
 from explorer.api.responses import Envelope, api_error, envelope, is_json, transport_error
 
@@ -55,6 +62,15 @@ class PipedriveClient:
         governor: Governor | None = None,
         on_snapshot: SnapshotCallback | None = None,
     ) -> None:
+        cap = getattr(governor, "max_in_flight", None)
+        if cap is not None and cap > config.max_in_flight:
+            # Requests the governor releases would queue for a connection and could go out
+            # after a 429 pause began; the caps must agree.
+            raise ValueError(
+                f"the governor lets {cap} requests fly but the session allows "
+                f"{config.max_in_flight}; give RateGovernor(max_in_flight=...) at most "
+                "ClientConfig.max_in_flight"
+            )
         self._config = config
         self._auth = auth
         self._governor: Governor = governor or NullGovernor()
@@ -162,15 +178,19 @@ class PipedriveClient:
                 if refreshed or not await self._auth.on_unauthorized():
                     raise
                 refreshed = True
+            except Refused as refused:  # the governor stopped it unsent (daily budget, block)
+                raise refused.error(method, url) from None
             except RateLimited as error:
                 self.usage.rate_limited += 1
-                if error.scope == "daily" or limited >= self._config.max_rate_limited_retries:
-                    raise
                 limited += 1
-                if not await self._governor.on_rate_limited(error, limited):
+                # The governor hears every 429 (a daily one makes it hold back later requests),
+                # but a daily 429 is never retried, nor one past the retry limit.
+                retry = await self._governor.on_rate_limited(error, limited)
+                if (not retry or error.scope == "daily"
+                        or limited > self._config.max_rate_limited_retries):
                     raise
             except Blocked as error:
-                self._blocked = error
+                self._blocked = self._blocked or error  # keep the block that started it
                 raise
             except (TransportError, ServerError) as error:
                 failures += 1
@@ -196,11 +216,17 @@ class PipedriveClient:
         operation: str,
         kind: RequestKind,
     ) -> Envelope:
-        headers = dict(await self._auth.headers())
-        if body is not None:
-            headers["content-type"] = "application/json"
         assert self._in_flight is not None
-        async with self._in_flight, self._governor.slot(kind):
+        # The governor's slot first: a task waiting for room in a window must not hold one
+        # of the in-flight places (a waiting search would block deals otherwise).
+        async with self._governor.slot(kind), self._in_flight:
+            if self._blocked is not None:  # a block arrived while this one was waiting
+                raise _still_blocked(self._blocked, method, url)
+            # Credentials are taken once the request may go, so a long wait for the window
+            # cannot send an access token that expired meanwhile.
+            headers = dict(await self._auth.headers())
+            if body is not None:
+                headers["content-type"] = "application/json"
             try:
                 response = await http.request(method, url, params=query or None, content=body,
                                               headers=headers)

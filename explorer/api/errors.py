@@ -8,6 +8,10 @@
     │   └── NetworkError                connection refused, reset or dropped, protocol error
     ├── ApiError                        an HTTP response that is not a success
     │   ├── Unauthorized                401: the token or OAuth access is not (or no longer) valid
+    │   │   └── AuthExpired             OAuth: the refresh token was refused (invalid_grant):
+    │   │                               the user must sign in again
+    │   ├── OAuthRejected               the OAuth token endpoint refused a request
+    │   │                               (invalid_client, a used code, a bad api_domain)
     │   ├── Forbidden                   403 in Pipedrive's JSON envelope: not permitted, plan cap
     │   ├── Blocked                     403 HTML page: the token is blocked after ignoring 429s
     │   ├── NotFound                    404
@@ -18,6 +22,8 @@
     ├── OutcomeUnknown                  a create/delete got no trustworthy answer: it may or
     │                                   may not have been applied; ``what_to_check`` says how
     │                                   to find out (never retried blindly)
+    ├── AuthorizationFailed             OAuth sign-in in the browser did not complete
+    │                                   (cancelled, state mismatch, no answer in time)
     └── InvalidValue                    a value failed validation before anything was sent
         └── UnknownField                no such field (name or key) on that resource
 
@@ -107,6 +113,16 @@ class ApiError(PipedriveError):
 
 class Unauthorized(ApiError):
     """401: the API token is wrong or revoked, or the OAuth access token expired."""
+
+
+class AuthExpired(Unauthorized):
+    """OAuth: the refresh token was refused (``invalid_grant``: expired, revoked or already
+    rotated). No request can succeed until the user signs in again."""
+
+
+class OAuthRejected(ApiError):
+    """The OAuth token endpoint refused a request; ``code`` is the OAuth error
+    (``invalid_client``, ``invalid_grant`` for a code, …)."""
 
 
 class Forbidden(ApiError):
@@ -201,6 +217,11 @@ class OutcomeUnknown(PipedriveError):
 
     def __repr__(self) -> str:
         return f"OutcomeUnknown({self.method} {self.path}, cause={type(self.cause).__name__})"
+
+
+class AuthorizationFailed(PipedriveError):
+    """The OAuth sign-in in the browser did not complete: the user cancelled, the answer
+    did not carry this attempt's ``state`` (rejected), or no answer came in time."""
 
 
 class InvalidValue(PipedriveError):

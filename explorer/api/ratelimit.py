@@ -1,16 +1,17 @@
-"""What the client sees of Pipedrive's limits (snapshots, usage) and the governor seam."""
+"""What the client sees of Pipedrive's limits (snapshots, usage) and the governor seam (the
+governor itself: ``explorer.api.governor``)."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType, TracebackType
 from typing import Literal, Protocol
 
-from explorer.api.errors import RateLimited
+from explorer.api.errors import ApiError, RateLimited
 
 RequestKind = Literal["burst", "search"]
 """Which window a request counts against: search endpoints have their own (10 per 2 s)."""
@@ -152,16 +153,29 @@ class Slot(Protocol):
     ) -> None: ...
 
 
+class Refused(Exception):
+    """Raised by ``Governor.slot`` instead of letting a request go: nothing was sent. The
+    client raises ``error(method, path)``, the error for its own request, in its place."""
+
+    def __init__(self, build: Callable[[str, str], ApiError]) -> None:
+        super().__init__("refused by the rate governor before sending")
+        self._build = build
+
+    def error(self, method: str, path: str) -> ApiError:
+        return self._build(method, path)
+
+
 class Governor(Protocol):
     """Paces a session's requests within Pipedrive's limits.
 
     The client calls, for every attempt: ``async with governor.slot(kind)`` around sending
-    the request and reading its response (the governor may wait there before letting it go),
-    ``observe(snapshot)`` with every response's headers, and after a 429
-    ``await on_rate_limited(error, attempt)`` (``attempt`` counts this request's 429s, from
-    1): the governor waits as long as it sees fit and answers True to send the
-    request again or False to raise the error. A ``daily`` 429 is raised at once without
-    asking; after ``ClientConfig.max_rate_limited_retries`` 429s the error is raised too.
+    the request and reading its response (the governor may wait there before letting it go,
+    or raise ``Refused`` to stop it unsent), ``observe(snapshot)`` with every response's
+    headers, and after every 429 ``await on_rate_limited(error, attempt)`` (``attempt``
+    counts this request's 429s, from 1): the governor waits as long as it sees fit and
+    answers True to send the request again or False to raise the error. A ``daily`` 429 is
+    never retried whatever the answer (the governor hears it to stop later requests); after
+    ``ClientConfig.max_rate_limited_retries`` 429s the error is raised too.
     """
 
     def slot(self, kind: RequestKind) -> Slot: ...

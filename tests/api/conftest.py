@@ -7,51 +7,15 @@ module overrides ``sandbox_config``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient, RateSnapshot
 from explorer.api.ratelimit import UsageCounter
-from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp, create_app
-from explorer.sandbox.config import LimitConfig, SandboxConfig
-from explorer.sandbox.demo import generate
-from explorer.sandbox.routing import Clock
-from explorer.sandbox.store import Store
-
-DEMO_SEED = 7
-BASE_URL = "http://sandbox.test"
-
-
-@pytest.fixture(scope="session")
-def template_store() -> Iterator[Store]:
-    store = Store()
-    generate(store, size="small", seed=DEMO_SEED)
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def store(template_store: Store) -> Iterator[Store]:
-    copy = template_store.clone()
-    yield copy
-    copy.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(limits=LimitConfig(enabled=False))
-
-
-@pytest.fixture
-def app(store: Store, clock: Clock, sandbox_config: SandboxConfig) -> SandboxApp:
-    return create_app(store, clock=clock, base_url=BASE_URL, config=sandbox_config)
+from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
+from tests.conftest import BASE_URL
 
 
 @pytest.fixture

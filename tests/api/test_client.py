@@ -7,7 +7,13 @@ import uuid
 import httpx
 import pytest
 
-from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient, RateSnapshot
+from explorer.api import (
+    ApiTokenProvider,
+    ClientConfig,
+    PipedriveClient,
+    RateGovernor,
+    RateSnapshot,
+)
 from explorer.api.config import Backoff, RetryPolicy, RetryServerErrors, RetryTransportErrors
 from explorer.api.errors import (
     Forbidden,
@@ -273,3 +279,12 @@ async def test_transport_errors_are_wrapped() -> None:
             await client.create("deals", {"title": "never sent"})
     # The request never left, so a create is not "outcome unknown".
     assert not caught.value.may_have_arrived
+
+
+def test_a_governor_may_not_let_more_requests_fly_than_the_session() -> None:
+
+
+    config = ClientConfig(base_url="http://127.0.0.1:8765", max_in_flight=4)
+    with pytest.raises(ValueError, match=r"at most ClientConfig\.max_in_flight"):
+        PipedriveClient(config, ApiTokenProvider("t"), governor=RateGovernor(max_in_flight=5))
+    PipedriveClient(config, ApiTokenProvider("t"), governor=RateGovernor(max_in_flight=4))

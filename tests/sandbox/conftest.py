@@ -1,7 +1,7 @@
-"""Sandbox fixtures: a seeded demo store per test (cloned from one template) and a client.
+"""The sandbox tests' client: httpx over the ASGI app, every response checked against the spec.
 
-``client`` talks to the sandbox's ASGI app in-process through httpx, authenticated with the
-sandbox token. Every response it receives is checked against Pipedrive's OpenAPI spec for the
+The store, clock and app fixtures are in ``tests/conftest.py``. ``client`` talks to the
+sandbox's ASGI app in-process through httpx, authenticated with the sandbox token. Every response it receives is checked against Pipedrive's OpenAPI spec for the
 operation it answers (``tests/sandbox/spec.py``); a test whose client received a response that
 violates the spec fails at teardown with the list of violations. A request may opt out with the
 ``x-spec-check-skip: <reason>`` header (``spec.OPT_OUT_HEADER``) — for deliberately off-spec
@@ -15,47 +15,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp, create_app
-from explorer.sandbox.config import LimitConfig, SandboxConfig
-from explorer.sandbox.demo import generate
-from explorer.sandbox.routing import Clock
-from explorer.sandbox.store import Store
+from explorer.sandbox.app import DEFAULT_TOKEN
+from tests.conftest import BASE_URL
 from tests.sandbox.spec import SUMMARY_KEY, SpecLog, SpecValidator
-
-DEMO_SEED = 7
-BASE_URL = "http://sandbox.test"
-
-
-@pytest.fixture(scope="session")
-def template_store() -> Iterator[Store]:
-    store = Store()
-    generate(store, size="small", seed=DEMO_SEED)
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def store(template_store: Store) -> Iterator[Store]:
-    copy = template_store.clone()
-    yield copy
-    copy.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sandbox_config() -> SandboxConfig:
-    """Limits off by default, so functional tests never meet a 429; limit tests override
-    this fixture (and ``clock``, with a frozen one) in their module."""
-    return SandboxConfig(limits=LimitConfig(enabled=False))
-
-
-@pytest.fixture
-def app(store: Store, clock: Clock, sandbox_config: SandboxConfig) -> SandboxApp:
-    return create_app(store, clock=clock, base_url=BASE_URL, config=sandbox_config)
 
 
 @pytest.fixture(scope="session")

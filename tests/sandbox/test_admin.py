@@ -14,7 +14,7 @@ from explorer.sandbox.app import SandboxApp
 from explorer.sandbox.config import LimitConfig, SandboxConfig
 from explorer.sandbox.http import v2_time
 from explorer.sandbox.routing import Clock
-from tests.sandbox.conftest import BASE_URL
+from tests.conftest import BASE_URL
 from tests.sandbox.spec import OPT_OUT_HEADER
 
 FROZEN = datetime(2026, 3, 2, 23, 59, 30, tzinfo=UTC)

@@ -20,7 +20,7 @@ from explorer.sandbox.config import (
     parse_fault,
 )
 from explorer.sandbox.store import Store
-from tests.sandbox.conftest import BASE_URL
+from tests.conftest import BASE_URL
 from tests.sandbox.spec import OPT_OUT_HEADER
 from tests.sandbox.test_cli import sandbox_process, stop
 

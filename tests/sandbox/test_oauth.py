@@ -16,7 +16,7 @@ from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp, create_app
 from explorer.sandbox.config import LimitConfig, OAuthConfig, SandboxConfig
 from explorer.sandbox.routing import Clock
 from explorer.sandbox.store import Store
-from tests.sandbox.conftest import BASE_URL
+from tests.conftest import BASE_URL
 from tests.sandbox.spec import SpecLog
 from tests.sandbox.test_cli import sandbox_process, stop
 

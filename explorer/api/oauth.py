@@ -1,0 +1,353 @@
+"""OAuth 2 for a desktop app: the authorization-code flow over a loopback redirect, and the
+token endpoint (code exchange, refresh with rotating refresh tokens).
+
+The flow (``sign_in``): a one-shot HTTP receiver listens on ``http://127.0.0.1:PORT/callback``
+(a free port), the caller's ``open_url`` shows Pipedrive's consent page in the browser, the
+browser comes back with ``code`` and ``state``, the state is checked against the random one
+sent, and the code is exchanged at ``{oauth_url}/oauth/token`` with HTTP Basic client
+credentials. The answer's ``api_domain`` is the account's API origin
+(``ClientConfig.with_base_url``). ``OAuthTokenProvider`` (``explorer.api.auth``) then keeps the
+access token fresh; nothing here stores a token anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import html
+import inspect
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import httpx
+
+from explorer.api.config import Timeouts, default_transport
+from explorer.api.errors import AuthExpired, AuthorizationFailed, OAuthRejected
+from explorer.api.responses import transport_error
+
+PIPEDRIVE_OAUTH_URL = "https://oauth.pipedrive.com"
+CALLBACK_PATH = "/callback"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+OpenUrl = Callable[[str], Awaitable[Any] | Any]
+"""Shows a URL to the user: ``webbrowser.open`` in the app; tests pass a coroutine function
+that plays the browser."""
+_MAX_REQUEST_HEAD = 16 * 1024
+
+
+@dataclass(frozen=True)
+class OAuthApp:
+    """The app registered in Pipedrive's Developer Hub, and where its OAuth server is.
+
+    Attributes:
+        client_id, client_secret: the app's credentials (the secret never shows in a repr).
+        oauth_url: ``https://oauth.pipedrive.com``, or a sandbox's URL.
+        scope: scopes to ask for (None: the ones registered for the app).
+        timeouts: for token requests.
+    """
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    oauth_url: str = PIPEDRIVE_OAUTH_URL
+    scope: str | None = None
+    timeouts: Timeouts = field(default_factory=Timeouts)
+
+    def __post_init__(self) -> None:
+        if not self.client_id or not self.client_secret:
+            raise ValueError("the OAuth app needs its client ID and client secret from "
+                             "Pipedrive's Developer Hub")
+        parts = urlsplit(self.oauth_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+            raise ValueError("oauth_url must be an http(s) origin such as "
+                             f"{PIPEDRIVE_OAUTH_URL}")
+        object.__setattr__(self, "oauth_url", self.oauth_url.rstrip("/"))
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.oauth_url}/oauth/token"
+
+    def authorize_url(self, redirect_uri: str, state: str) -> str:
+        query = {"client_id": self.client_id, "redirect_uri": redirect_uri, "state": state}
+        if self.scope:
+            query["scope"] = self.scope
+        return f"{self.oauth_url}/oauth/authorize?{urlencode(query)}"
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """One token response: what the caller stores in the keychain (``as_dict``/``from_dict``).
+
+    ``expires_at`` is when the access token lapses (UTC), counted from before the token
+    request was sent, so it errs early. Tokens never show in a repr.
+    """
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_at: datetime
+    api_domain: str
+    scope: str = ""
+    token_type: str = "Bearer"
+
+    def expires_in(self, now: datetime) -> float:
+        return (self.expires_at - now).total_seconds()
+
+    def as_dict(self) -> dict[str, str]:
+        return {"access_token": self.access_token, "refresh_token": self.refresh_token,
+                "expires_at": self.expires_at.isoformat(), "api_domain": self.api_domain,
+                "scope": self.scope, "token_type": self.token_type}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, str]) -> TokenSet:
+        expires_at = datetime.fromisoformat(data["expires_at"])
+        if expires_at.tzinfo is None:
+            expires_at = expires_at.replace(tzinfo=UTC)
+        return cls(data["access_token"], data["refresh_token"], expires_at, data["api_domain"],
+                   data.get("scope", ""), data.get("token_type", "Bearer"))
+
+
+# ---------------------------------------------------------------------- token endpoint
+
+
+def api_domain_problem(api_domain: str, oauth_url: str) -> str | None:
+    """Why an ``api_domain`` must not receive the access token, or None. Plain http is
+    accepted only on a loopback host or from the same host as the OAuth server (a sandbox)."""
+    parts = urlsplit(api_domain)
+    if not parts.hostname or parts.query or parts.username:
+        return "the token response's api_domain is not a plain URL"
+    if parts.scheme == "https":
+        return None
+    if parts.scheme == "http" and (parts.hostname in LOOPBACK_HOSTS
+                                   or parts.netloc == urlsplit(oauth_url).netloc):
+        return None
+    return "the token response's api_domain is not https; the token is not sent there"
+
+
+def _basic(app: OAuthApp) -> str:
+    raw = f"{app.client_id}:{app.client_secret}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+async def token_request(app: OAuthApp, form: dict[str, str], *,
+                        http: httpx.AsyncClient | None = None,
+                        now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> TokenSet:
+    """POST ``form`` to the token endpoint; the new ``TokenSet``.
+
+    Raises ``AuthExpired`` for ``invalid_grant`` on a refresh, ``OAuthRejected`` for any other
+    refusal, ``TransportError`` when no answer came. A refresh answer without a
+    ``refresh_token`` keeps the one sent (servers that do not rotate).
+    """
+    issued_at = now()
+    path = urlsplit(app.token_url).path
+    headers = {"authorization": _basic(app), "accept": "application/json"}
+    try:
+        if http is not None:
+            response = await http.post(app.token_url, data=form, headers=headers)
+        else:
+            async with httpx.AsyncClient(transport=default_transport(1),
+                                         timeout=app.timeouts.httpx()) as own:
+                response = await own.post(app.token_url, data=form, headers=headers)
+    except httpx.RequestError as exc:
+        raise transport_error(exc, "POST", path) from exc
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        body = {}
+    status = response.status_code
+    if status != 200 or not body.get("access_token"):
+        code = str(body.get("error") or "")
+        text = str(body.get("message") or body.get("error_description")
+                   or f"HTTP {status} {response.reason_phrase}")
+        if code == "invalid_grant" and form.get("grant_type") == "refresh_token":
+            raise AuthExpired(status, "POST", path, text,
+                              "Pipedrive no longer accepts this sign-in: it expired or was "
+                              "revoked. Sign in to Pipedrive again.", code)
+        raise OAuthRejected(status, "POST", path, text, _rejected_hint(code), code or None)
+    api_domain = str(body.get("api_domain") or "").rstrip("/")
+    problem = api_domain_problem(api_domain, app.oauth_url)
+    if problem is not None:
+        raise OAuthRejected(status, "POST", path, problem,
+                            "Check the OAuth server URL the app is configured with.")
+    try:
+        expires_in = float(body.get("expires_in") or 0)
+    except (TypeError, ValueError):
+        expires_in = 0.0
+    return TokenSet(
+        access_token=str(body["access_token"]),
+        refresh_token=str(body.get("refresh_token") or form.get("refresh_token") or ""),
+        expires_at=issued_at + timedelta(seconds=max(0.0, expires_in)),
+        api_domain=api_domain,
+        scope=str(body.get("scope") or ""),
+        token_type=str(body.get("token_type") or "Bearer"),
+    )
+
+
+def _rejected_hint(code: str) -> str:
+    if code == "invalid_client":
+        return "The app's client ID or secret is wrong; check them in Developer Hub."
+    if code == "invalid_grant":
+        return "The sign-in code expired or was already used; sign in again."
+    return "Sign in again; if it keeps failing, check the app's OAuth settings."
+
+
+async def refresh(app: OAuthApp, refresh_token: str, *, http: httpx.AsyncClient | None = None,
+                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> TokenSet:
+    """Trade a refresh token for new tokens (the old refresh token stops working)."""
+    return await token_request(app, {"grant_type": "refresh_token",
+                                     "refresh_token": refresh_token}, http=http, now=now)
+
+
+# ---------------------------------------------------------------------- loopback receiver
+
+
+_PAGE = ("<!doctype html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
+         "<style>body{{font-family:system-ui,sans-serif;margin:64px auto;max-width:420px;"
+         "text-align:center}}</style></head><body><h1>{title}</h1><p>{text}</p></body></html>")
+
+
+class LoopbackReceiver:
+    """A one-shot HTTP server on ``127.0.0.1`` (a free port) for the OAuth redirect.
+
+    The first request to ``/callback`` decides: with the expected ``state`` and a ``code``
+    the flow goes on; a mismatched or missing state, or an ``error`` (the user cancelled),
+    ends it with ``AuthorizationFailed``. The browser gets a small page either way. Other
+    paths (``/favicon.ico``) get a 404 and change nothing.
+    """
+
+    def __init__(self, state: str) -> None:
+        self._state = state
+        self._server: asyncio.Server | None = None
+        self._result: asyncio.Future[str] | None = None
+        self.redirect_uri = ""
+
+    async def __aenter__(self) -> Self:
+        self._result = asyncio.get_running_loop().create_future()
+        # 127.0.0.1 rather than localhost (RFC 8252 §8.3): no resolver, no IPv6 surprise.
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.redirect_uri = f"http://127.0.0.1:{port}{CALLBACK_PATH}"
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+        if self._result is not None and not self._result.done():
+            self._result.cancel()
+
+    async def code(self, wait_s: float) -> str:
+        """The authorization code, once the browser has come back."""
+        assert self._result is not None, "use the receiver with async with"
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._result), wait_s)
+        except TimeoutError:
+            raise AuthorizationFailed(
+                f"no answer from the browser within {wait_s:g} s; sign in again and "
+                "finish on Pipedrive's page") from None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10.0)
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
+                ConnectionError):
+            writer.close()
+            return
+        status, title, text = self._answer(head[:_MAX_REQUEST_HEAD])
+        page = _PAGE.format(title=html.escape(title), text=html.escape(text)).encode()
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
+        writer.write(
+            f"HTTP/1.1 {status} {reason[status]}\r\ncontent-type: text/html; charset=utf-8\r\n"
+            f"content-length: {len(page)}\r\ncache-control: no-store\r\n"
+            "connection: close\r\n\r\n".encode() + page)
+        try:
+            await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    def _answer(self, head: bytes) -> tuple[int, str, str]:
+        line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        method, _, rest = line.partition(" ")
+        target = rest.rpartition(" ")[0] or rest
+        parts = urlsplit(target)
+        if parts.path != CALLBACK_PATH:
+            return 404, "Not found", "Nothing here."
+        if method != "GET":
+            return 405, "Not allowed", "The sign-in redirect is a GET."
+        result = self._result
+        if result is None or result.done():
+            return 400, "Sign-in already handled", "You can close this window."
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        state = query.get("state", "")
+        if not secrets.compare_digest(state.encode(), self._state.encode()):
+            result.set_exception(AuthorizationFailed(
+                "the sign-in answer does not belong to this sign-in attempt (state mismatch); "
+                "it was rejected. Sign in again from the app."))
+            return 400, "Sign-in rejected", ("This answer does not match the sign-in started "
+                                             "in the app. Close this window and try again.")
+        if query.get("error"):
+            denied = query["error"] == "access_denied"
+            result.set_exception(AuthorizationFailed(
+                "access was not granted on Pipedrive's page; sign in again and choose "
+                "'Allow and install'" if denied else
+                f"Pipedrive answered the sign-in with {query['error']!r}; sign in again"))
+            return 200, "Sign-in cancelled", "You can close this window."
+        code = query.get("code")
+        if not code:
+            result.set_exception(AuthorizationFailed(
+                "the sign-in answer carried no code; sign in again"))
+            return 400, "Sign-in failed", "Close this window and try again from the app."
+        result.set_result(code)
+        return 200, "Signed in", "You can close this window and return to the app."
+
+
+# ---------------------------------------------------------------------- the flow
+
+
+async def sign_in(app: OAuthApp, open_url: OpenUrl, *, wait_s: float = 300.0,
+                  http: httpx.AsyncClient | None = None) -> TokenSet:
+    """Run the authorization-code flow; the tokens, for the caller to store and hand to
+    ``OAuthTokenProvider``.
+
+    ``open_url(url)`` shows Pipedrive's consent page (it may be a coroutine function; the
+    flow waits for the browser's redirect either way, at most ``wait_s`` seconds). Raises
+    ``AuthorizationFailed`` (cancelled, state mismatch, no answer) or the token endpoint's
+    errors (``OAuthRejected``, ``TransportError``).
+    """
+    state = secrets.token_urlsafe(32)
+    async with LoopbackReceiver(state) as receiver:
+        redirect_uri = receiver.redirect_uri
+        opened = open_url(app.authorize_url(redirect_uri, state))
+        opener = asyncio.ensure_future(opened) if inspect.isawaitable(opened) else None
+        try:
+            code = await _code_or_opener_failure(receiver, opener, wait_s)
+            if opener is not None:
+                await opener
+        finally:
+            if opener is not None and not opener.done():
+                opener.cancel()
+    return await token_request(app, {"grant_type": "authorization_code", "code": code,
+                                     "redirect_uri": redirect_uri}, http=http)
+
+
+async def _code_or_opener_failure(receiver: LoopbackReceiver,
+                                  opener: asyncio.Future[Any] | None, wait_s: float) -> str:
+    """The code; or, when ``open_url`` failed before the browser came back, its error."""
+    waiting = asyncio.ensure_future(receiver.code(wait_s))
+    if opener is None:
+        return await waiting
+    await asyncio.wait({waiting, opener}, return_when=asyncio.FIRST_COMPLETED)
+    failure = opener.exception() if opener.done() and not waiting.done() else None
+    if failure is not None:
+        waiting.cancel()
+        raise failure
+    return await waiting
+
