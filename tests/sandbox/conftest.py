@@ -1,9 +1,10 @@
 """The sandbox tests' client: httpx over the ASGI app, every response checked against the spec.
 
 The store, clock and app fixtures are in ``tests/conftest.py``. ``client`` talks to the
-sandbox's ASGI app in-process through httpx, authenticated with the sandbox token. Every response it receives is checked against Pipedrive's OpenAPI spec for the
-operation it answers (``tests/sandbox/spec.py``); a test whose client received a response that
-violates the spec fails at teardown with the list of violations. A request may opt out with the
+sandbox's ASGI app in-process through httpx, authenticated with the sandbox token. Every
+response it receives is checked against Pipedrive's OpenAPI spec for the operation it answers
+(``tests/sandbox/spec.py``); a test whose client received a response that violates the spec
+fails at teardown with the list of violations. A request may opt out with the
 ``x-spec-check-skip: <reason>`` header (``spec.OPT_OUT_HEADER``) — for deliberately off-spec
 traffic only, never to hide a sandbox problem.
 """
