@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 
-import httpx
 import pytest
 
 from explorer.api import (
@@ -17,6 +17,7 @@ from explorer.api import (
 from explorer.api.config import Backoff, RetryPolicy, RetryServerErrors, RetryTransportErrors
 from explorer.api.errors import (
     Forbidden,
+    NetworkError,
     NotFound,
     OutcomeUnknown,
     PipedriveError,
@@ -25,7 +26,7 @@ from explorer.api.errors import (
     ValidationFailed,
 )
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
-from explorer.sandbox.config import FaultRule
+from explorer.sandbox.config import FaultKind, FaultRule
 from explorer.sandbox.store import Store
 
 QUICK = RetryPolicy(rules=(RetryTransportErrors(backoff=Backoff(base=0.001)),
@@ -206,12 +207,21 @@ async def test_a_closed_client_refuses_requests(config: ClientConfig) -> None:
 # ---------------------------------------------------------------------- retries
 
 
-async def test_get_is_retried_after_a_5xx(app: SandboxApp, config: ClientConfig) -> None:
-    app.state.faults.add(FaultRule(kind="error_503", count=2, method="GET"))
+@pytest.mark.parametrize("kind", ["error_500", "error_502", "error_503"])
+async def test_get_is_retried_after_a_5xx(
+    app: SandboxApp, config: ClientConfig, kind: FaultKind
+) -> None:
+    app.state.faults.add(FaultRule(kind=kind, count=2, method="GET"))
     retrying = ClientConfig(base_url=config.base_url, transport=config.transport, retry=QUICK)
     async with PipedriveClient(retrying, ApiTokenProvider(DEFAULT_TOKEN)) as client:
         assert (await client.get("deals", 1))["id"] == 1
     assert client.usage.retries == 2
+
+
+async def test_latency_only_delays_the_answer(app: SandboxApp, client: PipedriveClient) -> None:
+    app.state.faults.add(FaultRule(kind="latency", count=1, method="GET", latency_ms=50))
+    assert (await client.get("deals", 1))["id"] == 1
+    assert app.state.stats.faults["latency"] == 1 and client.usage.retries == 0
 
 
 async def test_get_gives_up_after_the_policy_attempts(
@@ -267,14 +277,12 @@ async def test_a_lost_delete_is_reported(app: SandboxApp, client: PipedriveClien
 
 
 async def test_transport_errors_are_wrapped() -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused")
-
-    config = ClientConfig(base_url="http://sandbox.test", retry=RetryPolicy.never(),
-                          transport=httpx.MockTransport(refuse))
+    # A real refused connection: a port that was free a moment ago has no listener.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = ClientConfig(base_url=f"http://127.0.0.1:{port}", retry=RetryPolicy.never())
     async with PipedriveClient(config, ApiTokenProvider(DEFAULT_TOKEN)) as client:
-        from explorer.api.errors import NetworkError
-
         with pytest.raises(NetworkError) as caught:
             await client.create("deals", {"title": "never sent"})
     # The request never left, so a create is not "outcome unknown".
@@ -282,8 +290,6 @@ async def test_transport_errors_are_wrapped() -> None:
 
 
 def test_a_governor_may_not_let_more_requests_fly_than_the_session() -> None:
-
-
     config = ClientConfig(base_url="http://127.0.0.1:8765", max_in_flight=4)
     with pytest.raises(ValueError, match=r"at most ClientConfig\.max_in_flight"):
         PipedriveClient(config, ApiTokenProvider("t"), governor=RateGovernor(max_in_flight=5))

@@ -196,12 +196,8 @@ async def test_clock_refuses_bad_input(
 
 
 async def test_limits_are_read_changed_and_reset(
-    app: SandboxApp, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    app: SandboxApp, client: httpx.AsyncClient
 ) -> None:
-    calls: list[Any] = []
-    limiter = app.state.limiter
-    monkeypatch.setattr(limiter, "reset", lambda: calls.append("reset"))
-
     before = (await client.get("/_sandbox/limits")).json()
     assert before["plan"] == "growth" and before["enabled"] is False
     changed = await client.patch("/_sandbox/limits", json={
@@ -214,9 +210,16 @@ async def test_limits_are_read_changed_and_reset(
     assert (await client.get("/_sandbox/limits")).json() == changed.json()
     assert changed.json()["plan"] == "premium" and changed.json()["seats"] == 3
 
+    # Counted usage carries over a change; a reset forgets windows and the day's budget use.
+    await client.patch("/_sandbox/limits", json={"enabled": True})
+    await client.get("/api/v2/deals/1")
+    used = (await client.get("/_sandbox/stats")).json()["limits"]
+    assert used["daily_budget"]["used"] == 1
+    assert [t["burst"]["used"] for t in used["tokens"].values()] == [1]
     reset = await client.post("/_sandbox/limits/reset")
     assert reset.status_code == 200 and "limits" in reset.json()
-    assert calls[-1] == "reset"
+    after = (await client.get("/_sandbox/stats")).json()["limits"]
+    assert after["daily_budget"]["used"] == 0 and after["tokens"] == {}
 
 
 @pytest.mark.parametrize(("body", "needle"), [
