@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -13,7 +12,13 @@ import httpx
 
 from explorer.api import oauth
 from explorer.api.config import ClientConfig
-from explorer.api.errors import AuthExpired, NetworkError, OAuthRejected, TransportError
+from explorer.api.errors import (
+    AuthExpired,
+    NetworkError,
+    OAuthRejected,
+    TokenStoreFailed,
+    TransportError,
+)
 from explorer.api.oauth import OAuthApp, TokenSet
 
 
@@ -59,7 +64,8 @@ class ApiTokenProvider:
 
 
 OnTokens = Callable[[TokenSet], Awaitable[None] | None]
-"""Receives every new ``TokenSet`` (the refresh token rotates): store it in the keychain."""
+"""Receives every new ``TokenSet`` (the refresh token rotates): store it in the keychain. A
+coroutine function is awaited; a plain function runs in a worker thread (keyring blocks)."""
 
 
 def _utcnow() -> datetime:
@@ -75,15 +81,18 @@ class OAuthTokenProvider:
     and each request remembers which token it sent, so a 401 for a token that has since been
     replaced is just sent again. The refresh runs as its own task because its answer rotates
     the refresh token: a request cancelled while waiting (a paging window no longer needed)
-    must not throw the new tokens away. Every new ``TokenSet`` goes to ``on_tokens`` before
-    any request uses it; the provider keeps tokens in memory only. A refused refresh token
-    (``invalid_grant``) raises ``AuthExpired`` now and for every later request, without
-    asking the server again.
+    must not throw the new tokens away. Every new ``TokenSet`` is in use at once (the old
+    refresh token is dead already) and goes to ``on_tokens``; the requests that waited for
+    the refresh go on once it is stored. If storing fails they raise ``TokenStoreFailed``,
+    and later requests go on with the new tokens. The provider keeps tokens in memory only.
+    A refused refresh token (``invalid_grant``) raises ``AuthExpired`` now and for every
+    later request, without asking the server again.
 
     Args:
         app: the OAuth app (client credentials, OAuth server URL).
         tokens: from ``sign_in`` or the keychain.
-        on_tokens: called (or awaited) with each new ``TokenSet``.
+        on_tokens: awaited with each new ``TokenSet`` (a plain function runs in a worker
+            thread).
         http: an httpx client for token requests (tests: one on an ASGI transport); None
             opens a short-lived one per refresh.
         now: the clock expiry is measured on (UTC).
@@ -173,9 +182,12 @@ class OAuthTokenProvider:
         self._generation += 1
         self.refreshes += 1
         if self._on_tokens is not None:
-            stored = self._on_tokens(tokens)
-            if inspect.isawaitable(stored):
-                await stored
+            try:
+                # The keychain (keyring) is synchronous and may prompt: off the event loop.
+                await oauth.call_off_loop(self._on_tokens, tokens)
+            except Exception as exc:  # the caller's store: any failure means "not stored"
+                reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                raise TokenStoreFailed(reason) from exc
 
     def _refresh_done(self, task: asyncio.Task[None]) -> None:
         self._refreshing = None

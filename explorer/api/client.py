@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json as jsonlib
+import math
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -15,6 +16,7 @@ from explorer.api.auth import TokenProvider
 from explorer.api.config import Attempt, ClientConfig, default_transport
 from explorer.api.errors import (
     Blocked,
+    InvalidValue,
     OutcomeUnknown,
     RateLimited,
     ServerError,
@@ -30,7 +32,13 @@ from explorer.api.ratelimit import (
     UsageCounter,
 )
 from explorer.api.resources import Resource, Version, operation_key, resource, token_cost
-from explorer.api.responses import Envelope, api_error, envelope, is_json, transport_error
+from explorer.api.responses import (
+    Envelope,
+    api_error,
+    envelope,
+    is_block_page,
+    transport_error,
+)
 
 JSON = dict[str, Any]
 SnapshotCallback = Callable[[RateSnapshot, UsageCounter], None]
@@ -166,7 +174,7 @@ class PipedriveClient:
         safe = method in _IDEMPOTENT if idempotent is None else idempotent
         # Errors and retry rules see the full path (``/api/v2/deals/7``), never the query.
         url = f"/api/{version}{path}"
-        body = None if json is None else jsonlib.dumps(json, separators=(",", ":")).encode()
+        body = None if json is None else _encode(json, method, url)
         failures = limited = 0
         refreshed = False
         while True:
@@ -231,12 +239,18 @@ class PipedriveClient:
                 response = await http.request(method, url, params=query or None, content=body,
                                               headers=headers)
             except httpx.RequestError as exc:
-                self.usage.record(operation, 0)
-                raise transport_error(exc, method, url) from exc
+                failure: TransportError | None = transport_error(exc, method, url)
+            else:
+                failure = None
+        if failure is not None:
+            self.usage.record(operation, 0)
+            # Raised outside the except block: httpx's exception must not be chained, not even
+            # as __context__, because its request holds the credential headers.
+            raise failure
         status = response.status_code
+        blocked = is_block_page(response)
         snapshot = RateSnapshot.from_headers(response.headers.raw, scope=kind, status=status,
-                                             operation=operation)
-        blocked = status == 403 and not is_json(response)
+                                             operation=operation, blocked=blocked)
         charged = 0 if status in _UNCHARGED or blocked else token_cost(operation)
         self.usage.record(operation, charged)
         self._governor.observe(snapshot)
@@ -320,6 +334,38 @@ def _query(params: Params | None) -> dict[str, str]:
         else:
             out[key] = str(value)
     return out
+
+
+def _encode(body: Any, method: str, path: str) -> bytes:
+    """The JSON body, refused before sending when JSON cannot carry a value: NaN and
+    ±Infinity would go out as invalid JSON (and an idempotent write be retried for nothing)."""
+    try:
+        return jsonlib.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+    except ValueError as exc:
+        where = _non_finite(body)
+        if where is None:
+            raise InvalidValue("body", f"{method} {path}: the body cannot be sent as JSON "
+                                       f"({exc}); nothing was sent") from None
+        key, value = where
+        raise InvalidValue(key, f"{method} {path}: {key!r} is {value!r}, which JSON cannot "
+                                "carry; nothing was sent. Send a finite number (or None to "
+                                "clear the field)") from None
+
+
+def _non_finite(value: Any, at: str = "") -> tuple[str, float] | None:
+    """Where the first NaN or infinity of a JSON body is (``custom_fields.budget``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return at or "body", value
+    items: Any = ()
+    if isinstance(value, Mapping):
+        items = ((f"{at}.{k}" if at else str(k), v) for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{at}[{i}]", v) for i, v in enumerate(value))
+    for key, item in items:
+        found = _non_finite(item, key)
+        if found is not None:
+            return found
+    return None
 
 
 def _default_check(method: str, path: str) -> str:

@@ -24,6 +24,8 @@
     │                                   to find out (never retried blindly)
     ├── AuthorizationFailed             OAuth sign-in in the browser did not complete
     │                                   (cancelled, state mismatch, no answer in time)
+    ├── TokenStoreFailed                OAuth tokens were refreshed but ``on_tokens`` could not
+    │                                   store them (the session goes on with them)
     └── InvalidValue                    a value failed validation before anything was sent
         └── UnknownField                no such field (name or key) on that resource
 
@@ -222,6 +224,22 @@ class OutcomeUnknown(PipedriveError):
 class AuthorizationFailed(PipedriveError):
     """The OAuth sign-in in the browser did not complete: the user cancelled, the answer
     did not carry this attempt's ``state`` (rejected), or no answer came in time."""
+
+
+class TokenStoreFailed(PipedriveError):
+    """Refreshed OAuth tokens could not be stored (``on_tokens`` failed).
+
+    The session keeps working with the new tokens, but the stored refresh token was rotated
+    out by the refresh: unless storing succeeds on a later refresh, the next start of the
+    app has to sign in again. ``reason`` is the callback's error as text.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"the refreshed OAuth tokens could not be stored ({reason}); this session keeps "
+            "working with them, but the stored sign-in is now outdated: fix the token store "
+            "(e.g. unlock the keychain), or sign in again the next time the app starts")
 
 
 class InvalidValue(PipedriveError):

@@ -143,17 +143,27 @@ class FieldCatalog:
         """Load the fields of ``names`` (default: every resource with custom fields) that are
         not loaded yet, concurrently."""
         wanted = [resource(n) for n in names or DEFAULT_RESOURCES]
-        missing = [r for r in wanted if r.name not in self._loaded]
-        results = await asyncio.gather(*(self._fetch(r) for r in missing))
-        for res, fields in zip(missing, results, strict=True):
-            self._loaded[res.name] = fields
+        await self._replace([r for r in wanted if r.name not in self._loaded])
 
     async def refresh(self, *names: str) -> None:
-        """Reload (fields added or renamed in Pipedrive during the session)."""
-        targets = tuple(resource(n).name for n in names) or tuple(self._loaded)
-        for name in targets:
-            self._loaded.pop(name, None)
-        await self.load(*targets)
+        """Reload (fields added or renamed in Pipedrive during the session). If any reload
+        fails, its error is raised and every resource keeps the fields it had."""
+        targets = [resource(n) for n in names] or [resource(n) for n in self._loaded]
+        await self._replace(targets)
+
+    async def _replace(self, targets: list[Resource]) -> None:
+        # Everything is fetched before anything is swapped in: a failure leaves the catalog
+        # as it was, never without fields it had.
+        tasks = [asyncio.ensure_future(self._fetch(r)) for r in targets]
+        try:
+            results = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:  # the other reloads are of no use now
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        for res, fields in zip(targets, results, strict=True):
+            self._loaded[res.name] = fields
 
     async def _fetch(self, res: Resource) -> ResourceFields:
         if res.fields is None:

@@ -5,21 +5,20 @@ from __future__ import annotations
 import asyncio
 import heapq
 import random
-import re
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import TracebackType
 
-from explorer.api.errors import ApiError, Blocked, RateLimited, TransportError
+from explorer.api.errors import ApiError, Blocked, PipedriveError, RateLimited, TransportError
 from explorer.api.ratelimit import RateSnapshot, Refused, RequestKind, Slot
+from explorer.api.responses import daily_resets_at
 
 WINDOW_SECONDS = 2.0
 """Pipedrive's burst and search windows roll over 2 seconds."""
 _INITIAL_LIMITS: dict[RequestKind, int] = {"burst": 20, "search": 10}
 _PLENTY = 1 << 30
-_IN_SECONDS = re.compile(r"\bin (\d+(?:\.\d+)?) ?s(?:ec(?:ond)?s?)?\b")
 
 
 def _sent(exc: BaseException | None) -> bool:
@@ -28,8 +27,9 @@ def _sent(exc: BaseException | None) -> bool:
         return True
     if isinstance(exc, TransportError):
         return exc.may_have_arrived
-    # An ApiError inside the slot is the client refusing before sending (a 403 block).
-    return not isinstance(exc, ApiError)
+    # Any other error of the client's inside the slot came before sending: a 403 block met
+    # while waiting, credentials that could not be had (or stored) after a refresh.
+    return not isinstance(exc, PipedriveError)
 
 
 class _Bucket:
@@ -142,11 +142,13 @@ class RateGovernor:
       sees more than the requests already in flight after a 429, far below its block
       threshold.
     - **Daily budget**: a daily 429 latches the session: that request and every later one is
-      refused at once with ``RateLimited(scope="daily")`` without being sent, until the reset
-      time taken from ``Retry-After``, else the error text ("in N s"), else the next midnight
-      UTC. A 200 showing no tokens left makes the next request a lone probe.
-    - **Block**: a 403 HTML block (a 403 without rate-limit headers) fails every waiting task
-      at once with ``Blocked``; the client refuses further requests until ``resume()``.
+      refused at once with ``RateLimited(scope="daily")`` without being sent, until the
+      error's ``resets_at`` (``explorer.api.responses.daily_resets_at``: ``Retry-After``, else
+      the error text's "in N s", else the next midnight UTC). A 200 showing no tokens left
+      makes the next request a lone probe.
+    - **Block**: Pipedrive's 403 block page (``snapshot.blocked``: a 403 that is not JSON)
+      fails every waiting task at once with ``Blocked``; the client refuses further requests
+      until ``resume()``. A JSON 403 (not permitted) concerns its own request only.
 
     ``clock`` (monotonic seconds) and ``now`` (UTC wall time, for the daily reset) can be
     replaced in tests.
@@ -208,7 +210,7 @@ class RateGovernor:
 
     def observe(self, snapshot: RateSnapshot) -> None:
         status = snapshot.status
-        if status == 403 and not snapshot.has_limits:
+        if snapshot.blocked:
             # Cloudflare's block page: nothing queued may go out any more.
             self._refuse_all(_blocked)
             for each in self._buckets.values():
@@ -355,16 +357,9 @@ class RateGovernor:
                            resets_at=until)
 
     def _latch_daily(self, error: RateLimited) -> None:
-        wall = self._now()
-        seconds = error.retry_after
-        if seconds is None and error.error_info:
-            found = _IN_SECONDS.search(error.error_info)
-            seconds = float(found.group(1)) if found else None
-        if seconds is not None:
-            until = wall + timedelta(seconds=seconds)
-        else:  # Pipedrive resets the budget at midnight server time (assumed UTC)
-            day = wall.astimezone(UTC)
-            until = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+        until = error.resets_at
+        if until is None:  # an error not made from an answer: the same rule, on our clock
+            until = daily_resets_at(error.retry_after, error.error_info, self._now())
         self._daily = (until, error)
         self._refuse_all(lambda method, path: self._daily_error(method, path, until, error))
 

@@ -21,21 +21,27 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 
 from explorer.api.config import Timeouts, default_transport
-from explorer.api.errors import AuthExpired, AuthorizationFailed, OAuthRejected
+from explorer.api.errors import (
+    AuthExpired,
+    AuthorizationFailed,
+    OAuthRejected,
+    TransportError,
+)
 from explorer.api.responses import transport_error
 
 PIPEDRIVE_OAUTH_URL = "https://oauth.pipedrive.com"
 CALLBACK_PATH = "/callback"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 OpenUrl = Callable[[str], Awaitable[Any] | Any]
-"""Shows a URL to the user: ``webbrowser.open`` in the app; tests pass a coroutine function
-that plays the browser."""
+"""Shows a URL to the user: ``webbrowser.open`` in the app (run in a worker thread, as it may
+block); tests pass a coroutine function that plays the browser."""
+_T = TypeVar("_T")
 _MAX_REQUEST_HEAD = 16 * 1024
 
 
@@ -151,7 +157,13 @@ async def token_request(app: OAuthApp, form: dict[str, str], *,
                                          timeout=app.timeouts.httpx()) as own:
                 response = await own.post(app.token_url, data=form, headers=headers)
     except httpx.RequestError as exc:
-        raise transport_error(exc, "POST", path) from exc
+        failure: TransportError | None = transport_error(exc, "POST", path)
+    else:
+        failure = None
+    if failure is not None:
+        # Outside the except block, so httpx's exception is not even its __context__: the
+        # request it holds carries the client credentials (Basic) and the form's token.
+        raise failure
     try:
         body = response.json()
     except ValueError:
@@ -317,33 +329,49 @@ async def sign_in(app: OAuthApp, open_url: OpenUrl, *, wait_s: float = 300.0,
     """Run the authorization-code flow; the tokens, for the caller to store and hand to
     ``OAuthTokenProvider``.
 
-    ``open_url(url)`` shows Pipedrive's consent page (it may be a coroutine function; the
-    flow waits for the browser's redirect either way, at most ``wait_s`` seconds). Raises
-    ``AuthorizationFailed`` (cancelled, state mismatch, no answer) or the token endpoint's
-    errors (``OAuthRejected``, ``TransportError``).
+    ``open_url(url)`` shows Pipedrive's consent page (a coroutine function, or a plain one,
+    which runs in a worker thread; the flow waits for the browser's redirect either way, at
+    most ``wait_s`` seconds). Raises ``AuthorizationFailed`` (cancelled, state mismatch, no
+    answer) or the token endpoint's errors (``OAuthRejected``, ``TransportError``).
     """
     state = secrets.token_urlsafe(32)
     async with LoopbackReceiver(state) as receiver:
         redirect_uri = receiver.redirect_uri
-        opened = open_url(app.authorize_url(redirect_uri, state))
-        opener = asyncio.ensure_future(opened) if inspect.isawaitable(opened) else None
+        # A plain function (webbrowser.open) runs in a thread: it may block, and the
+        # receiver must go on answering on this loop meanwhile.
+        opener = asyncio.ensure_future(call_off_loop(open_url,
+                                                     app.authorize_url(redirect_uri, state)))
         try:
             code = await _code_or_opener_failure(receiver, opener, wait_s)
-            if opener is not None:
-                await opener
+            await opener
         finally:
-            if opener is not None and not opener.done():
+            if not opener.done():
                 opener.cancel()
     return await token_request(app, {"grant_type": "authorization_code", "code": code,
                                      "redirect_uri": redirect_uri}, http=http)
 
 
+async def call_off_loop(callback: Callable[[_T], Awaitable[Any] | Any], arg: _T) -> Any:
+    """Await ``callback(arg)`` without blocking the event loop: a coroutine function is
+    awaited, a plain function runs in a worker thread (an awaitable it returns is awaited)."""
+    if _is_coroutine_function(callback):
+        return await callback(arg)
+    result = await asyncio.to_thread(callback, arg)
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+def _is_coroutine_function(callback: Callable[..., Any]) -> bool:
+    # An object whose __call__ is a coroutine function (the tests' browser) counts too.
+    return (inspect.iscoroutinefunction(callback)
+            or inspect.iscoroutinefunction(type(callback).__call__))
+
+
 async def _code_or_opener_failure(receiver: LoopbackReceiver,
-                                  opener: asyncio.Future[Any] | None, wait_s: float) -> str:
+                                  opener: asyncio.Future[Any], wait_s: float) -> str:
     """The code; or, when ``open_url`` failed before the browser came back, its error."""
     waiting = asyncio.ensure_future(receiver.code(wait_s))
-    if opener is None:
-        return await waiting
     await asyncio.wait({waiting, opener}, return_when=asyncio.FIRST_COMPLETED)
     failure = opener.exception() if opener.done() and not waiting.done() else None
     if failure is not None:

@@ -84,7 +84,9 @@ async def iter_windows(client: PipedriveClient, version: Version, path: str,
     yielded; records come out in the same order as ``iter_offset`` would give them. When a
     page says nothing follows, windows requested beyond it are cancelled (at most
     ``windows - 1`` requests are spent past the end). If the server pages by another size
-    than asked, the rest is read one page after the other from its ``next_start``.
+    than asked (a short page while more follow, or a ``next_start`` elsewhere), the rest is
+    read one page after the other from its ``next_start``, else from after the records it
+    gave.
     """
     query = dict(params or {})
     tasks: dict[int, asyncio.Task[Envelope]] = {}
@@ -107,8 +109,11 @@ async def iter_windows(client: PipedriveClient, version: Version, path: str,
                 yield record
             if not more or not records:
                 return
-            if next_start is not None and next_start != start + page_size:
-                resume_at = next_start
+            follows = next_start if next_start is not None else start + len(records)
+            if follows != start + page_size:
+                # The server pages by another size than asked (it caps ``limit``): the
+                # windows requested ahead start at the wrong offsets.
+                resume_at = follows
                 break
             start += page_size
     finally:

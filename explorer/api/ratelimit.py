@@ -50,6 +50,8 @@ class RateSnapshot:
         operation: ``"v2 GET /deals/{id}"``, the spec operation answered.
         taken_at: ``time.monotonic()`` when the response arrived (for pacing).
         at: the same moment in UTC (for display).
+        blocked: the answer is Pipedrive's 403 block page (a 403 that is not JSON), which
+            stops every request of the session; a JSON 403 is an ordinary refusal.
     """
 
     scope: RequestKind
@@ -63,11 +65,12 @@ class RateSnapshot:
     operation: str
     taken_at: float
     at: datetime
+    blocked: bool = False
 
     @classmethod
     def from_headers(
         cls, headers: Iterable[tuple[bytes, bytes]], *, scope: RequestKind, status: int,
-        operation: str
+        operation: str, blocked: bool = False
     ) -> RateSnapshot:
         """From raw response headers (``httpx.Headers.raw``): one pass over them, which is
         several times cheaper than a case-insensitive lookup per header."""
@@ -88,6 +91,7 @@ class RateSnapshot:
             operation=operation,
             taken_at=time.monotonic(),
             at=datetime.now(UTC),
+            blocked=blocked,
         )
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -57,6 +58,12 @@ def is_json(response: httpx.Response) -> bool:
     return ctype == "application/json" or ctype.endswith("+json")
 
 
+def is_block_page(response: httpx.Response) -> bool:
+    """Pipedrive's block: a 403 answered with a (Cloudflare) HTML page instead of its JSON
+    envelope. The one definition the client, the error mapping and the governor share."""
+    return response.status_code == 403 and not is_json(response)
+
+
 def _json(response: httpx.Response) -> Any:
     try:
         return json.loads(response.content)
@@ -98,6 +105,24 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+_IN_SECONDS = re.compile(r"\bin (\d+(?:\.\d+)?) ?s(?:ec(?:ond)?s?)?\b")
+
+
+def daily_resets_at(retry_after: float | None, error_info: str | None,
+                    now: datetime) -> datetime:
+    """When a spent daily token budget comes back: after ``Retry-After`` if sent, else after
+    the "in N s" of the error text (the sandbox's, Pipedrive's), else at the next midnight
+    UTC (Pipedrive resets the budget at midnight server time, assumed UTC)."""
+    seconds = retry_after
+    if seconds is None and error_info:
+        found = _IN_SECONDS.search(error_info)
+        seconds = float(found.group(1)) if found else None
+    if seconds is not None:
+        return now + timedelta(seconds=seconds)
+    day = now.astimezone(UTC)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+
+
 def _rate_limited(response: httpx.Response, snapshot: RateSnapshot, kind: RequestKind,
                   cost: int, fields: tuple[int, str, str, str, str | None, str | None]
                   ) -> RateLimited:
@@ -108,14 +133,9 @@ def _rate_limited(response: httpx.Response, snapshot: RateSnapshot, kind: Reques
         snapshot.remaining is not None and snapshot.remaining > 0)
     retry_after = _retry_after(response.headers.get("retry-after"))
     now = datetime.now(UTC)
-    resets_at: datetime | None
     if daily:
-        if retry_after is not None:
-            resets_at = now + timedelta(seconds=retry_after)
-        else:  # the budget resets at midnight server time (assumed UTC)
-            resets_at = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
         return RateLimited(*fields, scope="daily", retry_after=retry_after,
-                           resets_at=resets_at)
+                           resets_at=daily_resets_at(retry_after, fields[4], now))
     if retry_after is None:
         retry_after = snapshot.reset_seconds
     resets_at = None if retry_after is None else now + timedelta(seconds=retry_after)
@@ -130,12 +150,13 @@ def api_error(response: httpx.Response, snapshot: RateSnapshot, method: str, pat
         error = str(body.get("error") or f"HTTP {status}")
         info, code = body.get("error_info"), body.get("code")
     else:
-        error, info, code = f"HTTP {status} {response.reason_phrase} (not JSON)", None, None
+        shape = "not JSON" if body is None else "not Pipedrive's JSON envelope"
+        error, info, code = f"HTTP {status} {response.reason_phrase} ({shape})", None, None
     fields = (status, method, path, error, info, code)
     if status == 401:
         return Unauthorized(*fields)
     if status == 403:
-        if body is None:
+        if snapshot.blocked:
             return Blocked(status, method, path,
                            "blocked: Pipedrive answered with an HTML page instead of JSON, "
                            "which it does for a token that kept sending after 429s",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, time
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,10 @@ def _fail(field: Field, expected: str, value: Any) -> InvalidValue:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A number JSON can carry: NaN and ±Infinity cannot (they are not JSON)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def validate(field: Field, value: Any) -> Any:
@@ -58,7 +62,8 @@ def validate(field: Field, value: Any) -> Any:
         return value
     if ftype in ("double", "int"):
         if not _number(value):
-            raise _fail(field, "a number", value)
+            raise _fail(field, "a finite number" if isinstance(value, float) else "a number",
+                        value)
         return value
     if ftype == "boolean":
         if not isinstance(value, bool):
@@ -120,6 +125,8 @@ def _money(field: Field, value: Any) -> Any:
     currency = value.get("currency") if isinstance(value, dict) else None
     valid_currency = currency is None or (isinstance(currency, str)
                                           and bool(re.fullmatch(r"[A-Z]{3}", currency)))
+    if isinstance(amount, float) and not math.isfinite(amount):
+        raise _fail(field, "a finite amount", value)
     if field.resource == "leads" and field.key == "value":
         # A lead's value is {"amount", "currency"}, both required.
         if _number(amount) and currency is not None and valid_currency:

@@ -11,7 +11,7 @@ import dataclasses
 import hmac
 import math
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
 
 from starlette.requests import Request
@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from explorer.sandbox.config import FAULT_KINDS, PLANS, AuthKind, FaultRule, LimitConfig
 from explorer.sandbox.faults import validate_rule
-from explorer.sandbox.http import JSON, ApiProblem, bad_request, json_body
+from explorer.sandbox.http import JSON, ApiProblem, bad_request, json_body, shown
 from explorer.sandbox.routing import Sandbox
 
 AdminHandler = Callable[[Request, Sandbox], Awaitable[Response]]
@@ -55,22 +55,52 @@ def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+# Upper bounds of the settings: beyond them a value is a typo, and some (a clock moved past
+# year 9999, a wait of 1e300 s) would break the sandbox rather than test a client.
+MAX_ADVANCE_SECONDS = 10 * 366 * 86_400  # ten years
+CLOCK_LIMIT = datetime(9000, 1, 1, tzinfo=UTC)
+MAXIMUM: dict[str, tuple[float, str]] = {
+    "advance_seconds": (MAX_ADVANCE_SECONDS, " (ten years)"),
+    "block_seconds": (86_400, " (a day)"),
+    "latency_ms": (600_000, " (ten minutes)"),
+    "jitter_ms": (600_000, " (ten minutes)"),
+    "hang_seconds": (3_600, " (an hour)"),
+    "count": (1_000_000_000, ""),
+    "seats": (100_000, ""),
+    "budget": (1_000_000_000_000, ""),
+    "top_up": (1_000_000_000_000, ""),
+    "block_after": (1_000_000, ""),
+}
+
+
 def _number(body: JSON, key: str, *, minimum: float = 0.0) -> float:
     value = body[key]
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise bad_request(f"'{key}' must be a number, got {value!r}")
+        raise bad_request(f"'{key}' must be a number, got {_shown(value)}")
     if value < minimum:
-        raise bad_request(f"'{key}' must be at least {minimum:g}, got {value!r}")
+        raise bad_request(f"'{key}' must be at least {minimum:g}, got {_shown(value)}")
+    _at_most(key, value)
     return float(value)
 
 
 def _integer(body: JSON, key: str, *, minimum: int) -> int:
     value = body[key]
     if isinstance(value, bool) or not isinstance(value, int):
-        raise bad_request(f"'{key}' must be an integer, got {value!r}")
+        raise bad_request(f"'{key}' must be an integer, got {_shown(value)}")
     if value < minimum:
-        raise bad_request(f"'{key}' must be at least {minimum}, got {value!r}")
+        raise bad_request(f"'{key}' must be at least {minimum}, got {_shown(value)}")
+    _at_most(key, value)
     return value
+
+
+def _at_most(key: str, value: float) -> None:
+    maximum, note = MAXIMUM.get(key, (math.inf, ""))
+    if value > maximum:
+        raise bad_request(f"'{key}' must be at most {maximum:.0f}{note}, got {_shown(value)}")
+
+
+def _shown(value: Any) -> str:
+    return shown(repr(value))
 
 
 def _unknown_keys(body: JSON, allowed: set[str]) -> None:
@@ -164,7 +194,12 @@ async def advance_clock(request: Request, state: Sandbox) -> Response:
         raise bad_request("'advance_seconds' is required",
                           "Send {\"advance_seconds\": N} to move the sandbox clock N seconds on.")
     # Rate-limit windows rely on a clock that never goes back.
-    state.clock.advance(_number(body, "advance_seconds"))
+    seconds = _number(body, "advance_seconds")
+    if state.clock.now() + timedelta(seconds=seconds) >= CLOCK_LIMIT:
+        raise bad_request(f"'advance_seconds' would move the sandbox clock past "
+                          f"{_rfc3339(CLOCK_LIMIT)}",
+                          "Restart the sandbox to start its clock afresh.")
+    state.clock.advance(seconds)
     return JSONResponse(_clock_json(state))
 
 

@@ -24,8 +24,11 @@ from explorer.sandbox.http import (
     decode_cursor,
     drop_none,
     encode_cursor,
+    invalid_cursor,
+    is_int64,
     not_found,
     ok,
+    shown,
     v2_time,
 )
 from explorer.sandbox.routing import Router, Sandbox, sandbox
@@ -109,10 +112,10 @@ def stamp_add_time(record: JSON, old: JSON | None) -> None:
         return
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise bad_request(f"Invalid add_time '{raw}'",
+        record["add_time"] = v2_time(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    except (ValueError, OverflowError):  # OverflowError: out of range once moved to UTC
+        raise bad_request(f"Invalid add_time '{shown(raw)}'",
                           "Send add_time as RFC 3339, e.g. 2024-01-31T09:00:00Z.") from None
-    record["add_time"] = v2_time(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def check_visible_to(sb: Sandbox, body: JSON, old: JSON | None) -> None:
@@ -182,6 +185,8 @@ def list_page(kind: EntityKind, request: Request) -> tuple[list[JSON], str | Non
     cursor = q.str("cursor")
     if cursor:
         c = decode_cursor(cursor)
+        if not is_int64(c.get("q")) or isinstance(c.get("v"), bool):
+            raise invalid_cursor()
         if c.get("s") != sort_by or c.get("d") != direction:
             raise bad_request("The cursor belongs to a different sort order",
                               "Start again without a cursor after changing sort_by/direction.")
@@ -269,12 +274,15 @@ def _label_options(store: Store, entity: str, records: list[JSON]) -> None:
 # ---------------------------------------------------------------------- handlers
 
 
-def _item_id(request: Request) -> int:
+def _item_id(request: Request, kind: EntityKind) -> int:
     raw = request.path_params["id"]
     try:
-        return int(raw)
+        item_id = int(raw)
     except ValueError:
-        raise bad_request(f"Invalid id '{raw}'", "The id must be an integer.") from None
+        raise bad_request(f"Invalid id '{shown(raw)}'", "The id must be an integer.") from None
+    if not is_int64(item_id):  # no record has it, and sqlite could not even look it up
+        raise not_found(kind.label)
+    return item_id
 
 
 def _load(kind: EntityKind, sb: Sandbox, item_id: int) -> JSON:
@@ -323,7 +331,7 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
 
     async def get_item(request: Request) -> Response:
         sb = sandbox(request)
-        record = _load(kind, sb, _item_id(request))
+        record = _load(kind, sb, _item_id(request, kind))
         return ok(_rendered(kind, sb, Query(request.query_params), [record])[0])
 
     async def add_item(request: Request) -> Response:
@@ -352,7 +360,7 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
 
     async def update_item(request: Request) -> Response:
         sb = sandbox(request)
-        item_id = _item_id(request)
+        item_id = _item_id(request, kind)
         body = await validated_body(request, strict=True)
         old = _load(kind, sb, item_id)
         for rule in kind.rules:
@@ -376,7 +384,7 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
 
     async def delete_item(request: Request) -> Response:
         sb = sandbox(request)
-        item_id = _item_id(request)
+        item_id = _item_id(request, kind)
         record = _load(kind, sb, item_id)
         now = v2_time(sb.clock.now())
         record["is_deleted"] = True

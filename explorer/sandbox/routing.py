@@ -166,7 +166,7 @@ def record_or_404(
 ) -> dict[str, Any]:
     """The record the path's ``{id}`` names; Pipedrive's 404 for an unknown or malformed id."""
     from explorer.sandbox.collections import COLLECTIONS
-    from explorer.sandbox.http import not_found
+    from explorer.sandbox.http import is_int64, not_found
 
     raw = str(request.path_params["id"])
     item_id: int | str
@@ -174,6 +174,8 @@ def record_or_404(
         item_id = str(UUID(raw)) if COLLECTIONS[collection].uuid_ids else int(raw)
     except ValueError:
         raise not_found(label) from None
+    if isinstance(item_id, int) and not is_int64(item_id):
+        raise not_found(label)
     record = sandbox(request).store.get(collection, item_id, include_deleted=include_deleted)
     if record is None:
         raise not_found(label)

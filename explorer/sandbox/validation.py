@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from starlette.requests import Request
 
-from explorer.sandbox.http import JSON, ApiProblem, bad_request, json_body, schema_error
+from explorer.sandbox.http import (
+    INT64_MAX,
+    INT64_MIN,
+    INT64_RANGE,
+    JSON,
+    ApiProblem,
+    bad_request,
+    json_body,
+    schema_error,
+)
 from explorer.sandbox.routing import Operation
 from explorer.sandbox.specdata import operation
 
@@ -33,35 +43,59 @@ def _type_ok(value: Any, info: JSON) -> bool:
     return isinstance(value, _PY_TYPES.get(expected, (object,)))
 
 
+_NOT_COERCIBLE = object()
+
+
+def _out_of_range(body: JSON) -> str | None:
+    """The path of the first number in ``body`` beyond ±2**63 (sqlite's integers), if any.
+
+    Floats are held to the same bound: Pipedrive's numbers are money and counts, and sums of
+    values near float's maximum would overflow to infinity, which JSON cannot carry.
+    """
+    stack: list[tuple[str, Any]] = [(key, value) for key, value in body.items()]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            stack += [(f"{path}.{k}", v) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+        elif (isinstance(value, int | float) and not isinstance(value, bool)
+              and not INT64_MIN <= value <= INT64_MAX):
+            return path
+    return None
+
+
 async def validated_body(request: Request, *, strict: bool) -> JSON:
     """The JSON body of the current operation, checked against the spec's request schema.
 
     ``strict`` (v2) rejects unknown keys and values of the wrong JSON type with
-    ``ERR_SCHEMA_VALIDATION_FAILED``, as v2 does; v1 only rejects wrong types of known keys.
+    ``ERR_SCHEMA_VALIDATION_FAILED``, as v2 does; v1 only rejects wrong types of known keys
+    and turns numeric strings (and form values) into the numbers they spell.
     """
     op: Operation = request.scope["state"]["operation"]
     body = await json_body(request)
+    fail = schema_error if strict else bad_request
     schema = operation(op.version, op.method, op.path).get("body")
-    if schema is None:
-        return body
-    props: JSON = schema["properties"]
+    props: JSON = schema["properties"] if schema is not None else {}
     for key, value in body.items():
         info = props.get(key)
         if info is None:
-            if strict:
+            if strict and schema is not None:
                 raise schema_error(f"{key}: Parameter '{key}' is not allowed for this request")
             continue
         if not _type_ok(value, info) and (strict or value is not None):
-            if not strict and _coercible(value, info):
-                continue
-            raise schema_error(
-                f"{key}: Parameter '{key}' must be of type {info.get('type')}"
-            ) if strict else bad_request(f"Parameter '{key}' must be of type {info.get('type')}")
+            coerced = _NOT_COERCIBLE if strict else _coerced(value, info)
+            if coerced is _NOT_COERCIBLE:
+                prefix = f"{key}: " if strict else ""
+                raise fail(f"{prefix}Parameter '{key}' must be of type {info.get('type')}")
+            body[key] = value = coerced  # v1 stores what the string meant: "1" → 1
         enum = info.get("enum")
         if enum is not None and value is not None and value not in enum:
-            raise (schema_error if strict else bad_request)(
-                f"{key}: Parameter '{key}' must be one of {enum}"
-            )
+            raise fail(f"{key}: Parameter '{key}' must be one of {enum}")
+    path = _out_of_range(body)
+    if path is not None:
+        prefix = f"{path}: " if strict else ""
+        raise fail(f"{prefix}Parameter '{path}' is out of range: numbers must be {INT64_RANGE}")
     return body
 
 
@@ -74,15 +108,33 @@ def require(body: JSON, *names: str) -> None:
                              f"Send a non-empty '{name}' in the request body.")
 
 
-def _coercible(value: Any, info: JSON) -> bool:
-    """v1 accepts numbers sent as strings, 0/1 for booleans and booleans for 0/1 flags."""
+def _coerced(value: Any, info: JSON) -> Any:
+    """What v1 makes of a value of the wrong JSON type, or ``_NOT_COERCIBLE``.
+
+    v1 accepts numbers sent as strings (as every form-encoded value is), 0/1 and "true"/"false"
+    for booleans and booleans for 0/1 flags.
+    """
     expected = info.get("type")
     if isinstance(value, bool) and expected == "number" and info.get("enum") == [0, 1]:
-        return True
+        return int(value)
     if isinstance(value, str) and expected in ("integer", "number"):
+        text = value.strip()
         try:
-            float(value)
+            return int(text)
         except ValueError:
-            return False
-        return True
-    return expected == "boolean" and value in (0, 1)
+            pass
+        try:
+            number = float(text)
+        except ValueError:
+            return _NOT_COERCIBLE
+        if not math.isfinite(number):
+            return _NOT_COERCIBLE
+        if expected == "integer":
+            return int(number) if number.is_integer() else _NOT_COERCIBLE
+        return number
+    if expected == "boolean":
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.lower() in ("true", "false", "0", "1"):
+            return value.lower() in ("true", "1")
+    return _NOT_COERCIBLE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import uuid
 
@@ -17,6 +18,7 @@ from explorer.api import (
 from explorer.api.config import Backoff, RetryPolicy, RetryServerErrors, RetryTransportErrors
 from explorer.api.errors import (
     Forbidden,
+    InvalidValue,
     NetworkError,
     NotFound,
     OutcomeUnknown,
@@ -112,6 +114,32 @@ async def test_json_403_is_forbidden_not_blocked(client: PipedriveClient) -> Non
     assert (await client.get("deals", 1))["id"] == 1  # traffic goes on
 
 
+async def test_a_json_403_does_not_stop_requests_waiting_behind_it(
+    app: SandboxApp, config: ClientConfig
+) -> None:
+    # Limits are off: no rate-limit headers. The PATCH goes alone as the governor's probe
+    # and its answer is delayed, so the GETs queue behind it and hear its 403.
+    app.state.faults.add(FaultRule(kind="latency", count=1, method="PATCH", latency_ms=50))
+    async with PipedriveClient(config, ApiTokenProvider(DEFAULT_TOKEN),
+                               governor=RateGovernor()) as client:
+        forbidden = asyncio.ensure_future(client.update("deals", 1, {"visible_to": 2}))
+        await asyncio.sleep(0)
+        gets = [asyncio.ensure_future(client.get("deals", i)) for i in range(2, 6)]
+        outcomes = await asyncio.gather(forbidden, *gets, return_exceptions=True)
+        assert isinstance(outcomes[0], Forbidden)
+        assert [o["id"] for o in outcomes[1:] if isinstance(o, dict)] == [2, 3, 4, 5]
+        assert client.blocked is None
+
+
+async def test_non_finite_numbers_are_refused_before_sending(client: PipedriveClient) -> None:
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(InvalidValue, match="finite") as caught:
+            await client.update("deals", 1, {"custom_fields": {"budget": bad}})
+        assert caught.value.field == "custom_fields.budget"
+        assert "nothing was sent" in str(caught.value)
+    assert client.usage.total_requests == 0 and client.usage.retries == 0
+
+
 async def test_v1_validation_failure(client: PipedriveClient) -> None:
     with pytest.raises(ValidationFailed) as caught:
         await client.create("leads", {"title": "Nobody's lead"})
@@ -193,6 +221,14 @@ def test_default_transport_sets_tcp_nodelay() -> None:
     transport = default_transport(4)
     options = transport._pool._socket_options  # httpcore keeps them for every connection
     assert (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1) in list(options or ())
+
+
+def test_default_transports_share_one_ssl_context() -> None:
+    from explorer.api.config import default_transport
+
+    # Building an SSL context takes tens of milliseconds (on the event loop): once a process.
+    first, second = default_transport(1), default_transport(4)
+    assert first._pool._ssl_context is second._pool._ssl_context
 
 
 async def test_a_closed_client_refuses_requests(config: ClientConfig) -> None:
@@ -287,6 +323,11 @@ async def test_transport_errors_are_wrapped() -> None:
             await client.create("deals", {"title": "never sent"})
     # The request never left, so a create is not "outcome unknown".
     assert not caught.value.may_have_arrived
+    # httpx's exception (its request carries the token header) is not chained; its type
+    # and message are kept in the text.
+    error = caught.value
+    assert error.__cause__ is None and error.__context__ is None
+    assert "ConnectError" in error.detail and "ConnectError" in str(error)
 
 
 def test_a_governor_may_not_let_more_requests_fly_than_the_session() -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
-from explorer.api import FieldCatalog, PipedriveClient
+from explorer.api import ApiTokenProvider, ClientConfig, FieldCatalog, PipedriveClient
+from explorer.api.config import RetryPolicy
 from explorer.api.display import format_date, format_money, format_value
-from explorer.api.errors import InvalidValue, UnknownField, ValidationFailed
+from explorer.api.errors import InvalidValue, ServerError, UnknownField, ValidationFailed
 from explorer.api.fields import CUSTOM_KEY
+from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
+from explorer.sandbox.config import FaultRule
 
 
 @pytest.fixture
@@ -32,6 +36,23 @@ async def test_loaded_once_per_session_and_refreshable(client: PipedriveClient) 
     await catalog.refresh()  # everything loaded so far
     assert client.usage.requests["v2 GET /dealFields"] == 3
     assert client.usage.requests["v1 GET /leadFields"] == 2
+
+
+async def test_a_failed_refresh_keeps_the_fields_it_had(
+    app: SandboxApp, config: ClientConfig
+) -> None:
+    once = replace(config, retry=RetryPolicy.never())
+    async with PipedriveClient(once, ApiTokenProvider(DEFAULT_TOKEN)) as client:
+        catalog = FieldCatalog(client)
+        await catalog.load("deals", "leads")
+        source = catalog.field("deals", "Deal source")
+        app.state.faults.add(FaultRule(kind="error_503", count=1, path="/api/v2/dealFields"))
+        with pytest.raises(ServerError):
+            await catalog.refresh()
+        assert "deals" in catalog and catalog.field("deals", "Deal source") == source
+        assert "leads" in catalog
+        await catalog.refresh("deals")  # the sandbox answers again
+        assert catalog.field("deals", "Deal source") == source
 
 
 async def test_field_facts(catalog: FieldCatalog) -> None:
@@ -103,6 +124,13 @@ async def test_validation_names_the_field_and_what_to_do(catalog: FieldCatalog) 
         catalog.validate("deals", "Renewal date", "31/01/2027")
     with pytest.raises(InvalidValue, match="a number"):
         catalog.validate("deals", "Contract length (months)", "12")
+    for bad in (float("nan"), float("inf"), -float("inf")):  # JSON cannot carry them
+        with pytest.raises(InvalidValue, match="finite"):
+            catalog.validate("deals", "Contract length (months)", bad)
+        with pytest.raises(InvalidValue, match="finite"):
+            catalog.validate("deals", "Value", bad)
+        with pytest.raises(InvalidValue, match="finite"):
+            catalog.validate("deals", "Annual budget", {"value": bad, "currency": "EUR"})
     with pytest.raises(InvalidValue, match="at most 255"):
         catalog.validate("deals", "Competitor", "x" * 256)
     with pytest.raises(InvalidValue, match="currency"):

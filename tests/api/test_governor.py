@@ -15,7 +15,8 @@ import pytest
 from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient, RateSnapshot
 from explorer.api.errors import Blocked, RateLimited
 from explorer.api.governor import RateGovernor
-from explorer.api.ratelimit import UsageCounter
+from explorer.api.ratelimit import Refused, UsageCounter
+from explorer.api.responses import daily_resets_at
 from tests.sandbox.test_cli import sandbox_process, stop
 
 pytestmark = pytest.mark.e2e
@@ -229,20 +230,26 @@ async def test_many_429s_at_once_share_one_pause() -> None:
     assert governor.paused_until("burst") == pytest.approx(clock.now + 2 + governor.margin)
 
 
-async def test_daily_reset_time_comes_from_the_answer() -> None:
+def test_daily_reset_time_comes_from_the_answer() -> None:
+    wall = datetime(2025, 3, 14, 18, 30, tzinfo=UTC)
+    text = "The budget resets at midnight server time (UTC), in 900 s."
+    assert daily_resets_at(60.0, text, wall) == wall + timedelta(seconds=60)  # Retry-After
+    assert daily_resets_at(None, text, wall) == wall + timedelta(seconds=900)
+    assert daily_resets_at(None, "Daily budget spent", wall) == datetime(2025, 3, 15, tzinfo=UTC)
+    assert daily_resets_at(None, None, wall) == datetime(2025, 3, 15, tzinfo=UTC)
+
+
+async def test_the_daily_latch_lasts_until_the_errors_reset_time() -> None:
     wall = datetime(2025, 3, 14, 18, 30, tzinfo=UTC)
     governor = RateGovernor(now=lambda: wall)
+    # The error's reset time is the one answer: the governor does not work out its own.
     daily = RateLimited(429, "GET", "/api/v2/deals", "Request over limit",
                         "The budget resets at midnight server time (UTC), in 900 s.",
-                        scope="daily")
+                        scope="daily", resets_at=wall + timedelta(seconds=300))
     assert await governor.on_rate_limited(daily, 1) is False
-    assert governor.daily_resets_at == wall + timedelta(seconds=900)
-    with_header = RateLimited(429, "GET", "/api/v2/deals", "Request over limit",
-                              "in 900 s", scope="daily", retry_after=60)
-    await governor.on_rate_limited(with_header, 1)
-    assert governor.daily_resets_at == wall + timedelta(seconds=60)  # Retry-After first
-    bare = RateLimited(429, "GET", "/api/v2/deals", "Request over limit", scope="daily")
-    await governor.on_rate_limited(bare, 1)
-    assert governor.daily_resets_at == datetime(2025, 3, 15, tzinfo=UTC)  # midnight UTC
+    assert governor.daily_resets_at == wall + timedelta(seconds=300)
+    with pytest.raises(Refused):  # later requests are refused before they are sent
+        async with governor.slot("burst"):
+            pytest.fail("a request went out with the daily budget spent")
     governor.clear_daily()
     assert governor.daily_resets_at is None

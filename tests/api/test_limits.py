@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from explorer.api import ApiTokenProvider, ClientConfig, NullGovernor, PipedriveClient, RateSnapshot
+from explorer.api import (
+    ApiTokenProvider,
+    ClientConfig,
+    NullGovernor,
+    PipedriveClient,
+    RateGovernor,
+    RateSnapshot,
+)
 from explorer.api.errors import Blocked, RateLimited
 from explorer.api.ratelimit import RequestKind, Slot
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
@@ -95,6 +102,23 @@ async def test_daily_reset_time_follows_retry_after(
     assert error.resets_at is not None
     expected = datetime.now(UTC) + timedelta(hours=12)
     assert abs((error.resets_at - expected).total_seconds()) < 60
+
+
+async def test_daily_reset_time_follows_the_error_text(
+    app: SandboxApp, client: PipedriveClient
+) -> None:
+    app.state.limiter.reconfigure(LimitConfig(budget=0))  # no Retry-After
+    with pytest.raises(RateLimited) as caught:
+        await client.get("deals", 1)
+    error = caught.value
+    assert error.scope == "daily" and error.retry_after is None
+    assert "in 43200 s" in (error.error_info or "")  # the sandbox's clock is at noon
+    expected = datetime.now(UTC) + timedelta(hours=12)
+    assert error.resets_at is not None
+    assert abs((error.resets_at - expected).total_seconds()) < 60
+    governor = RateGovernor()  # the session waits until that very time
+    await governor.on_rate_limited(error, 1)
+    assert governor.daily_resets_at == error.resets_at
 
 
 async def test_a_block_stops_all_traffic_of_the_session(

@@ -4,6 +4,7 @@ refresh before expiry and on a 401, rotation, a refused refresh, and refresh mid
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +18,9 @@ from explorer.api.auth import OAuthTokenProvider
 from explorer.api.errors import (
     AuthExpired,
     AuthorizationFailed,
+    NetworkError,
     OAuthRejected,
+    TokenStoreFailed,
     Unauthorized,
 )
 from explorer.api.oauth import OAuthApp, TokenSet, api_domain_problem, refresh, sign_in
@@ -135,6 +138,29 @@ async def test_no_answer_from_the_browser_times_out() -> None:
         await sign_in(app, lambda url: None, wait_s=0.2)
 
 
+async def test_a_blocking_open_url_runs_off_the_event_loop(sandbox: Sandbox) -> None:
+    pages: list[int] = []
+
+    def open_and_block(url: str) -> None:
+        # webbrowser.open may block; this "browser" blocks until the whole sign-in page
+        # round trip, loopback redirect included, is done.
+        with httpx.Client(follow_redirects=True, timeout=5) as browser:
+            pages.append(browser.get(url).status_code)
+
+    tokens = await sign_in(sandbox.app, open_and_block, wait_s=10)
+    assert pages == [200] and tokens.api_domain == sandbox.url
+
+
+async def test_token_endpoint_failures_do_not_chain_httpx_errors() -> None:
+    # The httpx exception's request carries the Basic client credentials.
+    app = OAuthApp(CLIENT_ID, CLIENT_SECRET, oauth_url="http://127.0.0.1:9")
+    with pytest.raises(NetworkError) as caught:
+        await refresh(app, "some-refresh-token")
+    error = caught.value
+    assert error.__cause__ is None and error.__context__ is None
+    assert "ConnectError" in str(error) and not error.may_have_arrived
+
+
 async def test_wrong_client_secret_is_refused(sandbox: Sandbox) -> None:
     app = OAuthApp(CLIENT_ID, "not-the-secret", oauth_url=sandbox.url)
     with pytest.raises(OAuthRejected) as caught:
@@ -167,6 +193,51 @@ async def test_refresh_before_expiry_rotates_and_hands_back_tokens(sandbox: Sand
         await refresh(sandbox.app, first.refresh_token)
     stored_again = TokenSet.from_dict(second.as_dict())
     assert stored_again == second
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_tokens_that_cannot_be_stored_say_so_and_keep_working(
+    sandbox: Sandbox, kind: str
+) -> None:
+    calls: list[TokenSet] = []
+
+    def locked(tokens: TokenSet) -> None:
+        calls.append(tokens)
+        raise RuntimeError("the keychain is locked")
+
+    async def locked_async(tokens: TokenSet) -> None:
+        locked(tokens)
+
+    skew = [0.0]
+    provider = OAuthTokenProvider(sandbox.app, await signed_in(sandbox), now=clock(skew),
+                                  on_tokens=locked if kind == "sync" else locked_async)
+    async with PipedriveClient(provider.client_config(PLACEHOLDER), provider) as client:
+        skew[0] = TTL_S * 0.8
+        with pytest.raises(TokenStoreFailed) as caught:
+            await client.get("deals", 1)
+        text = str(caught.value)
+        assert "could not be stored" in text and "keychain is locked" in text
+        assert "keeps working" in text
+        (stored,) = calls
+        assert stored.access_token not in text and stored.refresh_token not in text
+        # The new tokens are live: the session goes on without another refresh.
+        assert (await client.get("deals", 2))["id"] == 2
+    assert provider.refreshes == 1 and len(calls) == 1
+
+
+async def test_a_blocking_token_store_runs_off_the_event_loop(sandbox: Sandbox) -> None:
+    threads: list[int] = []
+
+    def keychain(tokens: TokenSet) -> None:  # keyring is synchronous and may prompt
+        threads.append(threading.get_ident())
+
+    skew = [0.0]
+    provider = OAuthTokenProvider(sandbox.app, await signed_in(sandbox), now=clock(skew),
+                                  on_tokens=keychain)
+    async with PipedriveClient(provider.client_config(PLACEHOLDER), provider) as client:
+        skew[0] = TTL_S * 0.8
+        await client.get("deals", 1)
+    assert len(threads) == 1 and threads[0] != threading.get_ident()
 
 
 class SlowAnswer(httpx.AsyncBaseTransport):

@@ -5,7 +5,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient
 from explorer.api.paging import iter_offset, iter_windows, v1_page
@@ -113,3 +118,29 @@ async def test_lead_pagination_flat_or_wrapped(client: PipedriveClient) -> None:
                                          if k != "pagination"})
     wrapped = replace(env, additional_data={"pagination": env.additional_data["pagination"]})
     assert v1_page(flat) == v1_page(wrapped) == (records, True, 5)
+
+
+def capped_server(total: int, cap: int) -> Starlette:
+    """A v1 list server that answers at most ``cap`` records whatever ``limit`` asks, and
+    says only whether more follow (no ``next_start``), as some Pipedrive lists do."""
+
+    async def leads(request: Request) -> JSONResponse:
+        start = int(request.query_params["start"])
+        limit = min(int(request.query_params["limit"]), cap)
+        records = [{"id": i} for i in range(start, min(start + limit, total))]
+        return JSONResponse({"success": True, "data": records, "additional_data": {
+            "start": start, "limit": limit, "more_items_in_collection": start + limit < total}})
+
+    return Starlette(routes=[Route("/api/v1/leads", leads)])
+
+
+@pytest.mark.parametrize(("page_size", "windows"), [(100, 4), (41, 3), (40, 4), (100, 1)])
+async def test_short_pages_without_next_start_lose_nothing(page_size: int, windows: int) -> None:
+    config = ClientConfig(base_url="http://capped.test",
+                          transport=httpx.ASGITransport(app=capped_server(230, 40)))
+    async with PipedriveClient(config, ApiTokenProvider("t")) as client:
+        sequential = [r["id"] async for r in iter_offset(client, "v1", "/leads",
+                                                         page_size=page_size)]
+        concurrent = [r["id"] async for r in iter_windows(client, "v1", "/leads",
+                                                          page_size=page_size, windows=windows)]
+    assert sequential == concurrent == list(range(230))

@@ -14,7 +14,15 @@ from explorer.sandbox.entities import (
     stamp_add_time,
 )
 from explorer.sandbox.fields import check_currency
-from explorer.sandbox.http import JSON, ApiProblem, Query, bad_request, is_date, v2_time
+from explorer.sandbox.http import (
+    JSON,
+    ApiProblem,
+    Query,
+    bad_request,
+    is_date,
+    schema_error,
+    v2_time,
+)
 from explorer.sandbox.routing import Router, Sandbox
 from explorer.sandbox.store import Store, Where
 
@@ -222,6 +230,24 @@ def _org_defaults(sb: Sandbox, user: int) -> JSON:
     }
 
 
+ADDRESS_PARTS = ("value", "country", "admin_area_level_1", "admin_area_level_2", "locality",
+                 "sublocality", "route", "street_number", "subpremise", "postal_code")
+
+
+def _check_address(sb: Sandbox, body: JSON, old: JSON | None) -> None:
+    """``address`` is an object of strings (the spec's parts); a null part is left out."""
+    address = body.get("address")
+    if not isinstance(address, dict):
+        return  # null clears it; other types failed the schema check already
+    for key, value in address.items():
+        if key not in ADDRESS_PARTS:
+            raise schema_error(f"address.{key}: Parameter '{key}' is not allowed for this "
+                               f"request; address takes {', '.join(ADDRESS_PARTS)}")
+        if value is not None and not isinstance(value, str):
+            raise schema_error(f"address.{key}: Parameter '{key}' must be of type string")
+    body["address"] = {k: v for k, v in address.items() if v is not None}
+
+
 def _org_derive(store: Store, rows: list[JSON], include: set[str]) -> None:
     derived.activity_counts(store, rows, include, "org_id")
     derived.notes_count(store, rows, include, "org_id")
@@ -241,7 +267,7 @@ ORGANIZATIONS = EntityKind(
     field_entity="organization",
     filters={"owner_id": "owner_id"},
     required=("name",),
-    rules=(check_visible_to, check_refs),
+    rules=(check_visible_to, check_refs, _check_address),
     defaults=_org_defaults,
     derive=_org_derive,
     keep_null=frozenset({"website", "linkedin", "industry", "annual_revenue",

@@ -15,8 +15,11 @@ from explorer.sandbox.http import (
     decode_cursor,
     drop_none,
     encode_cursor,
+    invalid_cursor,
+    is_int64,
     not_found,
     ok,
+    shown,
 )
 from explorer.sandbox.routing import Router, sandbox
 
@@ -33,16 +36,19 @@ STAGES = EntityKind(collection="stages", path="stages", label="Stage", field_ent
                     keep_null=frozenset({"days_to_rotten"}))
 
 
-def _id(request: Request) -> int:
+def _id(request: Request) -> int | None:
+    """The path's id; None for one beyond 64 bits, which no record has."""
     raw = request.path_params["id"]
     try:
-        return int(raw)
+        item_id = int(raw)
     except ValueError:
-        raise bad_request(f"Invalid id '{raw}'", "The id must be an integer.") from None
+        raise bad_request(f"Invalid id '{shown(raw)}'", "The id must be an integer.") from None
+    return item_id if is_int64(item_id) else None
 
 
 def _one(kind: EntityKind, request: Request) -> Response:
-    record = sandbox(request).store.get(kind.collection, _id(request))
+    item_id = _id(request)
+    record = None if item_id is None else sandbox(request).store.get(kind.collection, item_id)
     if record is None:
         raise not_found(kind.label)
     return ok(drop_none(record, kind.keep_null))
@@ -138,8 +144,8 @@ def _field_routes(entity: str, path: str, singular: str, plural: str) -> None:
         cursor = q.str("cursor")
         if cursor:
             offset = decode_cursor(cursor).get("o")
-            if not isinstance(offset, int) or offset < 0:
-                raise bad_request("Invalid cursor", "Pass the next_cursor of a previous page.")
+            if not is_int64(offset) or offset < 0:
+                raise invalid_cursor()
             start = offset
         fields = fields_of(sandbox(request).store, entity)
         page = fields[start:start + limit]

@@ -14,6 +14,8 @@ from explorer.sandbox.http import (
     bad_request,
     decode_cursor,
     encode_cursor,
+    invalid_cursor,
+    is_int64,
     ok,
 )
 from explorer.sandbox.routing import Router, sandbox
@@ -96,8 +98,9 @@ def _page(q: Query, maximum: int) -> tuple[int, Key | None]:
         return limit, None
     c = decode_cursor(cursor)
     score, rank, last = c.get("s"), c.get("r"), c.get("q")
-    if not (isinstance(score, int) and isinstance(rank, int) and isinstance(last, int | str)):
-        raise bad_request("Invalid cursor", "Pass the next_cursor of a previous page.")
+    # decode_cursor has already refused integers beyond 64 bits.
+    if not (is_int64(score) and is_int64(rank) and (is_int64(last) or isinstance(last, str))):
+        raise invalid_cursor()
     return limit, (score, rank, last)
 
 
