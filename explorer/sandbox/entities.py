@@ -105,10 +105,10 @@ def render(kind: EntityKind, record: JSON, custom_keys: list[str] | None = None)
 # ---------------------------------------------------------------------- shared checks
 
 
-def stamp_add_time(record: JSON, old: JSON | None) -> None:
-    """A create may backdate ``add_time``; keep it RFC 3339 like every stored timestamp."""
+def _normalise_add_time(record: JSON) -> None:
+    """A create may backdate ``add_time``; keep it RFC 3339 in UTC like every stored time."""
     raw = record.get("add_time")
-    if old is not None or not isinstance(raw, str):
+    if not isinstance(raw, str):
         return
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
@@ -347,6 +347,7 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
             record.setdefault("custom_fields", {})
         _apply(kind, sb, record, body)
         record.setdefault("owner_id", user)
+        _normalise_add_time(record)
         record["add_time"] = record.get("add_time") or now
         record["update_time"] = now
         if kind.on_write is not None:

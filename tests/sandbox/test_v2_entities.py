@@ -284,6 +284,16 @@ async def test_referenced_ids_must_exist(client: httpx.AsyncClient) -> None:
            400)
 
 
+@pytest.mark.parametrize("entity", ["persons", "organizations"])
+async def test_a_backdated_add_time_is_stored_in_utc(client: httpx.AsyncClient,
+                                                     entity: str) -> None:
+    created = await _create(client, entity, {"name": "Backdated",
+                                             "add_time": "2024-01-31T10:00:00+02:00"})
+    assert created["add_time"] == "2024-01-31T08:00:00Z"
+    again = (await client.get(f"{API}/{entity}/{created['id']}")).json()["data"]
+    assert again["add_time"] == "2024-01-31T08:00:00Z"
+
+
 # ---------------------------------------------------------------------- activities
 
 

@@ -11,7 +11,6 @@ from explorer.sandbox.entities import (
     check_refs,
     check_visible_to,
     register,
-    stamp_add_time,
 )
 from explorer.sandbox.fields import check_currency
 from explorer.sandbox.http import (
@@ -168,7 +167,6 @@ def _contacts(items: list[JSON] | None, default_label: str) -> list[JSON]:
 
 
 def _person_written(sb: Sandbox, person: JSON, old: JSON | None) -> None:
-    stamp_add_time(person, old)
     name = str(person.get("name") or "").strip()
     first, _, last = name.partition(" ")
     person["name"] = name
@@ -256,10 +254,6 @@ def _org_derive(store: Store, rows: list[JSON], include: set[str]) -> None:
     derived.zero_counts(rows, include)
 
 
-def _org_written(sb: Sandbox, org: JSON, old: JSON | None) -> None:
-    stamp_add_time(org, old)
-
-
 ORGANIZATIONS = EntityKind(
     collection="organizations",
     path="organizations",
@@ -272,7 +266,6 @@ ORGANIZATIONS = EntityKind(
     derive=_org_derive,
     keep_null=frozenset({"website", "linkedin", "industry", "annual_revenue",
                          "employee_count"}),
-    on_write=_org_written,
 )
 
 
