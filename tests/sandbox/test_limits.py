@@ -297,7 +297,7 @@ async def test_tokens_charged_for_each_implemented_operation_equal_the_spec_cost
     """MUST SHOW: every operation's conformance scenarios (success and error cases, with their
     prerequisite requests) are replayed; each response's drop in the daily remaining equals
     the official spec's ``x-token-cost`` of the operation it answered."""
-    from tests.sandbox.test_conformance import SCENARIOS
+    from tests.sandbox.scenarios import SCENARIOS
 
     async def pace(request: httpx.Request) -> None:
         clock.advance(0.25)  # 8 per 2 s: under the burst and search windows

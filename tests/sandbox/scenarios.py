@@ -1,0 +1,727 @@
+"""Request scenarios per operationId for the conformance walk (``test_conformance.py``).
+
+Scenarios are data: ``SCENARIOS`` maps an operationId to request builders, each an async
+function of the client that fetches the real ids it needs from the sandbox first (and creates
+what it deletes) and returns the response under test, with the status it expects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+Builder = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
+
+V1, V2 = "/api/v1", "/api/v2"
+UNKNOWN_ID = 999_999_999
+UNKNOWN_UUID = "00000000-0000-4000-8000-000000000000"
+SUCCESS = 0  # a scenario's ``expect``: the 2xx status the spec documents for the operation
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One request to send for an operation.
+
+    Attributes:
+        name: what it exercises.
+        expect: the status it must get (``SUCCESS``: the operation's documented 2xx).
+        send: builds and sends the request, returning the response under test.
+    """
+
+    name: str
+    expect: int
+    send: Builder
+
+
+SCENARIOS: dict[str, list[Scenario]] = {}
+
+# Documented error statuses a scenario cannot provoke, with why (none so far).
+UNREACHABLE: dict[tuple[str, str], str] = {}
+
+
+def scenario(operation_id: str, name: str, expect: int = SUCCESS) -> Callable[[Builder], Builder]:
+    def add(send: Builder) -> Builder:
+        SCENARIOS.setdefault(operation_id, []).append(Scenario(name, expect, send))
+        return send
+
+    return add
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+async def data_of(client: httpx.AsyncClient, url: str, **params: Any) -> Any:
+    """``data`` of a successful GET; a clear failure when the prerequisite request fails."""
+    response = await client.get(url, params=params)
+    assert response.status_code == 200, (
+        f"prerequisite GET {url} failed: {response.status_code} {response.text[:300]}")
+    return response.json()["data"]
+
+
+async def first(client: httpx.AsyncClient, url: str, key: str = "id", **params: Any) -> Any:
+    """``key`` of the first record a list returns."""
+    rows = await data_of(client, url, **params)
+    assert rows, f"prerequisite GET {url} returned no records; the demo data should have some"
+    return rows[0][key]
+
+
+async def created(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> Any:
+    """Create a record and return its id."""
+    response = await client.post(url, json=body)
+    assert response.status_code in (200, 201), (
+        f"prerequisite POST {url} failed: {response.status_code} {response.text[:300]}")
+    return response.json()["data"]["id"]
+
+
+async def custom_field_code(client: httpx.AsyncClient, url: str) -> str:
+    """A custom (40-hex) field's code from a v2 *Fields list, else the first field's."""
+    fields = await data_of(client, url)
+    assert fields, f"{url} returned no fields"
+    custom = [f for f in fields if f.get("is_custom_field")]
+    code: str = (custom or fields)[0]["field_code"]
+    return code
+
+
+async def activity_type(client: httpx.AsyncClient) -> str:
+    types = await data_of(client, f"{V1}/activityTypes")
+    key: str = types[0]["key_string"]
+    return key
+
+
+async def search_term(client: httpx.AsyncClient, url: str, key: str) -> str:
+    """A word from the first record's ``key`` (a name or title) to search for."""
+    value: str = await first(client, url, key)
+    return max(value.split(), key=len)
+
+
+def bad_json(client: httpx.AsyncClient, method: str, url: str) -> Awaitable[httpx.Response]:
+    return client.request(method, url, content=b'{"title": ', headers={
+        "content-type": "application/json"})
+
+
+# ---------------------------------------------------------------------- v2 entities
+
+INCLUDE_FIELDS = {
+    "deals": "next_activity_id,last_activity_id,first_won_time,products_count,files_count,"
+             "notes_count,followers_count,email_messages_count,activities_count,"
+             "done_activities_count,undone_activities_count,participants_count,"
+             "last_incoming_mail_time,last_outgoing_mail_time,smart_bcc_email,source_lead_id",
+    "persons": "next_activity_id,last_activity_id,open_deals_count,related_open_deals_count,"
+               "closed_deals_count,related_closed_deals_count,participant_open_deals_count,"
+               "participant_closed_deals_count,email_messages_count,activities_count,"
+               "done_activities_count,undone_activities_count,files_count,notes_count,"
+               "followers_count,won_deals_count,related_won_deals_count,lost_deals_count,"
+               "related_lost_deals_count,last_incoming_mail_time,last_outgoing_mail_time,"
+               "marketing_status,doi_status,smart_bcc_email",
+    "organizations": "next_activity_id,last_activity_id,open_deals_count,"
+                     "related_open_deals_count,closed_deals_count,related_closed_deals_count,"
+                     "email_messages_count,people_count,activities_count,"
+                     "done_activities_count,undone_activities_count,files_count,notes_count,"
+                     "followers_count,won_deals_count,related_won_deals_count,lost_deals_count,"
+                     "related_lost_deals_count,smart_bcc_email",
+    "activities": "attendees",
+}
+
+
+async def new_body(client: httpx.AsyncClient, path: str) -> dict[str, Any]:
+    """A valid create body for a v2 entity, with references to real records."""
+    if path == "deals":
+        return {"title": "Conformance deal", "value": 1250, "status": "open"}
+    if path == "persons":
+        return {"name": "Conformance Person",
+                "emails": [{"value": "conformance@example.com", "primary": True,
+                            "label": "work"}]}
+    if path == "organizations":
+        return {"name": "Conformance Org"}
+    if path == "products":
+        return {"name": "Conformance product", "code": "CONF-1"}
+    deal_id = await first(client, f"{V2}/deals")
+    return {"subject": "Conformance call", "type": await activity_type(client),
+            "deal_id": deal_id, "due_date": "2030-01-15", "due_time": "10:00",
+            "duration": "00:30"}
+
+
+UPDATES = {
+    "deals": {"title": "Renamed by conformance", "value": 999},
+    "persons": {"name": "Renamed Person"},
+    "organizations": {"name": "Renamed Org"},
+    "products": {"name": "Renamed product"},
+    "activities": {"subject": "Renamed call", "done": True},
+}
+
+
+def entity_scenarios(path: str, singular: str, plural: str) -> None:
+    base = f"{V2}/{path}"
+
+    @scenario(f"get{plural}", "first page")
+    async def list_first(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.get(base)
+
+    @scenario(f"get{plural}", "last page (next_cursor null), sorted by update_time desc")
+    async def list_last(client: httpx.AsyncClient) -> httpx.Response:
+        response = await client.get(base, params={"limit": 500, "sort_by": "update_time",
+                                                  "sort_direction": "desc"})
+        while response.status_code == 200 and response.json()["additional_data"].get(
+                "next_cursor"):
+            response = await client.get(base, params={
+                "limit": 500, "sort_by": "update_time", "sort_direction": "desc",
+                "cursor": response.json()["additional_data"]["next_cursor"]})
+        return response
+
+    @scenario(f"get{plural}", "bad limit", 400)
+    async def list_bad_limit(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.get(base, params={"limit": "many"})
+
+    if path in INCLUDE_FIELDS:
+        @scenario(f"get{plural}", "every include_fields value")
+        async def list_included(client: httpx.AsyncClient) -> httpx.Response:
+            return await client.get(base, params={"include_fields": INCLUDE_FIELDS[path],
+                                                  "limit": 50})
+
+    if path != "activities":
+        @scenario(f"get{plural}", "custom field option labels")
+        async def list_labels(client: httpx.AsyncClient) -> httpx.Response:
+            return await client.get(base, params={"include_option_labels": "true",
+                                                  "limit": 50})
+
+    @scenario(f"get{singular}", "existing record")
+    async def get_one(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.get(f"{base}/{await first(client, base)}")
+
+    if path in INCLUDE_FIELDS:
+        @scenario(f"get{singular}", "existing record with every include_fields value")
+        async def get_included(client: httpx.AsyncClient) -> httpx.Response:
+            item = await first(client, base)
+            return await client.get(f"{base}/{item}",
+                                    params={"include_fields": INCLUDE_FIELDS[path]})
+
+    @scenario(f"get{singular}", "unknown id", 404)
+    async def get_unknown(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.get(f"{base}/{UNKNOWN_ID}")
+
+    @scenario(f"add{singular}", "valid body")
+    async def add(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.post(base, json=await new_body(client, path))
+
+    @scenario(f"add{singular}", "unknown key (ERR_SCHEMA_VALIDATION_FAILED)", 400)
+    async def add_unknown_key(client: httpx.AsyncClient) -> httpx.Response:
+        body = {**await new_body(client, path), "no_such_key": 1}
+        return await client.post(base, json=body)
+
+    @scenario(f"add{singular}", "malformed JSON", 400)
+    async def add_malformed(client: httpx.AsyncClient) -> httpx.Response:
+        return await bad_json(client, "POST", base)
+
+    if path in ("deals", "persons", "organizations"):
+        # Products' spec enumerates visible_to (a schema error, 400); activities have none.
+        @scenario(f"add{singular}", "visible_to not allowed", 403)
+        async def add_visible_to(client: httpx.AsyncClient) -> httpx.Response:
+            body = {**await new_body(client, path), "visible_to": 9}
+            return await client.post(base, json=body)
+
+    @scenario(f"update{singular}", "existing record")
+    async def update(client: httpx.AsyncClient) -> httpx.Response:
+        item = await first(client, base)
+        return await client.patch(f"{base}/{item}", json=UPDATES[path])
+
+    @scenario(f"update{singular}", "unknown id", 404)
+    async def update_unknown(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.patch(f"{base}/{UNKNOWN_ID}", json=UPDATES[path])
+
+    @scenario(f"update{singular}", "unknown key", 400)
+    async def update_unknown_key(client: httpx.AsyncClient) -> httpx.Response:
+        item = await first(client, base)
+        return await client.patch(f"{base}/{item}", json={"no_such_key": 1})
+
+    @scenario(f"delete{singular}", "record it created")
+    async def delete(client: httpx.AsyncClient) -> httpx.Response:
+        item = await created(client, base, await new_body(client, path))
+        return await client.delete(f"{base}/{item}")
+
+    @scenario(f"delete{singular}", "unknown id", 404)
+    async def delete_unknown(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.delete(f"{base}/{UNKNOWN_ID}")
+
+
+entity_scenarios("deals", "Deal", "Deals")
+entity_scenarios("persons", "Person", "Persons")
+entity_scenarios("organizations", "Organization", "Organizations")
+entity_scenarios("products", "Product", "Products")
+entity_scenarios("activities", "Activity", "Activities")
+
+
+@scenario("getDeals", "filtered by status and pipeline")
+async def deals_filtered(client: httpx.AsyncClient) -> httpx.Response:
+    pipeline = await first(client, f"{V2}/pipelines")
+    return await client.get(f"{V2}/deals", params={"status": "won", "pipeline_id": pipeline})
+
+
+@scenario("getDeals", "by a saved filter")
+async def deals_by_filter(client: httpx.AsyncClient) -> httpx.Response:
+    filter_id = await first(client, f"{V1}/filters", type="deals")
+    return await client.get(f"{V2}/deals", params={"filter_id": filter_id})
+
+
+@scenario("getDeals", "deleted deals")
+async def deals_deleted(client: httpx.AsyncClient) -> httpx.Response:
+    item = await created(client, f"{V2}/deals", {"title": "Soon gone"})
+    await client.delete(f"{V2}/deals/{item}")
+    return await client.get(f"{V2}/deals", params={"status": "deleted"})
+
+
+@scenario("updateDeal", "won, then lost with a reason")
+async def deal_won_lost(client: httpx.AsyncClient) -> httpx.Response:
+    item = await first(client, f"{V2}/deals", status="open")
+    await client.patch(f"{V2}/deals/{item}", json={"status": "won"})
+    return await client.patch(f"{V2}/deals/{item}",
+                              json={"status": "lost", "lost_reason": "Budget"})
+
+
+# ---------------------------------------------------------------------- v2 pipelines, stages
+
+
+@scenario("getPipelines", "all")
+async def pipelines(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/pipelines")
+
+
+@scenario("getPipeline", "existing pipeline")
+async def pipeline(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/pipelines/{await first(client, f'{V2}/pipelines')}")
+
+
+@scenario("getPipeline", "unknown id", 404)
+async def pipeline_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/pipelines/{UNKNOWN_ID}")
+
+
+@scenario("getStages", "all")
+async def stages(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/stages")
+
+
+@scenario("getStages", "of one pipeline")
+async def stages_of_pipeline(client: httpx.AsyncClient) -> httpx.Response:
+    pipeline_id = await first(client, f"{V2}/pipelines")
+    return await client.get(f"{V2}/stages", params={"pipeline_id": pipeline_id})
+
+
+@scenario("getStage", "existing stage")
+async def stage(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/stages/{await first(client, f'{V2}/stages')}")
+
+
+@scenario("getStage", "unknown id", 404)
+async def stage_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/stages/{UNKNOWN_ID}")
+
+
+# ---------------------------------------------------------------------- v2 *Fields
+
+
+def field_scenarios(path: str, singular: str) -> None:
+    base = f"{V2}/{path}"
+    # The spec offers important/required_fields only for deal, person and organization fields.
+    include = ("ui_visibility" if path in ("productFields", "activityFields")
+               else "ui_visibility,important_fields,required_fields")
+
+    @scenario(f"get{singular}s", "all")
+    async def all_fields(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.get(base)
+
+    @scenario(f"get{singular}s", "all, with every include_fields part")
+    async def all_fields_included(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.get(base, params={"include_fields": include})
+
+    @scenario(f"get{singular}", "a custom field with every include_fields part")
+    async def one_field_included(client: httpx.AsyncClient) -> httpx.Response:
+        code = await custom_field_code(client, base)
+        return await client.get(f"{base}/{code}", params={"include_fields": include})
+
+    @scenario(f"get{singular}", "a custom field")
+    async def one_field(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.get(f"{base}/{await custom_field_code(client, base)}")
+
+    @scenario(f"get{singular}", "a built-in field")
+    async def builtin_field(client: httpx.AsyncClient) -> httpx.Response:
+        fields = await data_of(client, base)
+        builtin = [f for f in fields if not f.get("is_custom_field")]
+        return await client.get(f"{base}/{(builtin or fields)[0]['field_code']}")
+
+    @scenario(f"get{singular}", "unknown field code", 404)
+    async def unknown_field(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.get(f"{base}/{'0' * 40}")
+
+
+field_scenarios("dealFields", "DealField")
+field_scenarios("personFields", "PersonField")
+field_scenarios("organizationFields", "OrganizationField")
+field_scenarios("productFields", "ProductField")
+field_scenarios("activityFields", "ActivityField")
+
+
+# ---------------------------------------------------------------------- v2 search
+
+
+@scenario("searchItem", "a deal title word, all item types, related items")
+async def item_search(client: httpx.AsyncClient) -> httpx.Response:
+    term = await search_term(client, f"{V2}/organizations", "name")
+    return await client.get(f"{V2}/itemSearch",
+                            params={"term": term, "search_for_related_items": "true"})
+
+
+@scenario("searchItem", "persons and leads by name, exact match, extra fields")
+async def item_search_typed(client: httpx.AsyncClient) -> httpx.Response:
+    name = await first(client, f"{V2}/persons", "name")
+    return await client.get(f"{V2}/itemSearch", params={
+        "term": name, "item_types": "person,lead,deal,organization,product",
+        "exact_match": "true", "include_fields": "deal.cc_email,person.picture,product.price",
+        "limit": 10})
+
+
+@scenario("searchItem", "term too short", 400)
+async def item_search_short(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/itemSearch", params={"term": "a"})
+
+
+@scenario("searchDeals", "a title word")
+async def deal_search(client: httpx.AsyncClient) -> httpx.Response:
+    term = await search_term(client, f"{V2}/deals", "title")
+    return await client.get(f"{V2}/deals/search",
+                            params={"term": term, "include_fields": "deal.cc_email"})
+
+
+@scenario("searchDeals", "term too short", 400)
+async def deal_search_short(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/deals/search", params={"term": "a"})
+
+
+@scenario("searchPersons", "a name")
+async def person_search(client: httpx.AsyncClient) -> httpx.Response:
+    term = await search_term(client, f"{V2}/persons", "name")
+    return await client.get(f"{V2}/persons/search",
+                            params={"term": term, "include_fields": "person.picture"})
+
+
+@scenario("searchPersons", "an email, exact", SUCCESS)
+async def person_search_email(client: httpx.AsyncClient) -> httpx.Response:
+    persons = await data_of(client, f"{V2}/persons", limit=50)
+    email = next(e["value"] for p in persons for e in p.get("emails", ()) if e.get("value"))
+    return await client.get(f"{V2}/persons/search",
+                            params={"term": email, "fields": "email", "exact_match": "true"})
+
+
+@scenario("searchOrganization", "a name")
+async def organization_search(client: httpx.AsyncClient) -> httpx.Response:
+    term = await search_term(client, f"{V2}/organizations", "name")
+    return await client.get(f"{V2}/organizations/search", params={"term": term})
+
+
+@scenario("searchOrganization", "term too short", 400)
+async def organization_search_short(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/organizations/search", params={"term": "a"})
+
+
+# ---------------------------------------------------------------------- v1 leads
+
+
+async def new_lead(client: httpx.AsyncClient) -> dict[str, Any]:
+    person_id = await first(client, f"{V2}/persons")
+    return {"title": "Conformance lead", "person_id": person_id,
+            "value": {"amount": 500, "currency": "EUR"}, "expected_close_date": "2030-02-01"}
+
+
+@scenario("getLeads", "first page")
+async def leads(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/leads", params={"limit": 100})
+
+
+@scenario("getLeads", "last page")
+async def leads_last(client: httpx.AsyncClient) -> httpx.Response:
+    start = 0
+    while True:
+        response = await client.get(f"{V1}/leads", params={"start": start, "limit": 500})
+        page = (response.json().get("additional_data") or {}).get("pagination") or {}
+        if response.status_code != 200 or not page.get("more_items_in_collection"):
+            return response
+        start = page["next_start"]
+
+
+@scenario("getArchivedLeads", "first page")
+async def archived_leads(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/leads/archived")
+
+
+@scenario("getLead", "existing lead")
+async def lead(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/leads/{await first(client, f'{V1}/leads')}")
+
+
+@scenario("getLead", "archived lead")
+async def lead_archived(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/leads/{await first(client, f'{V1}/leads/archived')}")
+
+
+@scenario("getLead", "unknown id", 404)
+async def lead_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/leads/{UNKNOWN_UUID}")
+
+
+@scenario("addLead", "title and person")
+async def lead_add(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.post(f"{V1}/leads", json=await new_lead(client))
+
+
+@scenario("addLead", "without a title", 400)
+async def lead_add_untitled(client: httpx.AsyncClient) -> httpx.Response:
+    body = await new_lead(client)
+    del body["title"]
+    return await client.post(f"{V1}/leads", json=body)
+
+
+@scenario("addLead", "without person or organization", 400)
+async def lead_add_orphan(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.post(f"{V1}/leads", json={"title": "Nobody's lead"})
+
+
+@scenario("updateLead", "retitle and clear the value")
+async def lead_update(client: httpx.AsyncClient) -> httpx.Response:
+    item = await first(client, f"{V1}/leads")
+    return await client.patch(f"{V1}/leads/{item}",
+                              json={"title": "Renamed lead", "value": None})
+
+
+@scenario("updateLead", "archive")
+async def lead_archive(client: httpx.AsyncClient) -> httpx.Response:
+    item = await first(client, f"{V1}/leads")
+    return await client.patch(f"{V1}/leads/{item}", json={"is_archived": True})
+
+
+@scenario("updateLead", "unknown id", 404)
+async def lead_update_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.patch(f"{V1}/leads/{UNKNOWN_UUID}", json={"title": "x"})
+
+
+@scenario("deleteLead", "lead it created")
+async def lead_delete(client: httpx.AsyncClient) -> httpx.Response:
+    item = await created(client, f"{V1}/leads", await new_lead(client))
+    return await client.delete(f"{V1}/leads/{item}")
+
+
+@scenario("deleteLead", "unknown id", 404)
+async def lead_delete_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.delete(f"{V1}/leads/{UNKNOWN_UUID}")
+
+
+@scenario("getLeadLabels", "all")
+async def lead_labels(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/leadLabels")
+
+
+@scenario("addLeadLabel", "name and color")
+async def lead_label_add(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.post(f"{V1}/leadLabels", json={"name": "Conformance", "color": "blue"})
+
+
+@scenario("addLeadLabel", "unknown color", 400)
+async def lead_label_bad_color(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.post(f"{V1}/leadLabels", json={"name": "Bad", "color": "mauve"})
+
+
+@scenario("getLeadSources", "all")
+async def lead_sources(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/leadSources")
+
+
+@scenario("getLeadFields", "all")
+async def lead_fields(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/leadFields")
+
+
+# ---------------------------------------------------------------------- v1 notes
+
+
+@scenario("getNotes", "first page")
+async def notes(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/notes")
+
+
+@scenario("getNotes", "pinned notes of a deal")
+async def notes_of_deal(client: httpx.AsyncClient) -> httpx.Response:
+    deal_id = await first(client, f"{V1}/notes", "deal_id", pinned_to_deal_flag=1)
+    return await client.get(f"{V1}/notes", params={"deal_id": deal_id,
+                                                   "pinned_to_deal_flag": 1})
+
+
+@scenario("getNotes", "notes of a lead")
+async def notes_of_lead(client: httpx.AsyncClient) -> httpx.Response:
+    notes = await data_of(client, f"{V1}/notes", limit=500)
+    lead_id = next(n["lead_id"] for n in notes if n.get("lead_id"))
+    return await client.get(f"{V1}/notes", params={"lead_id": lead_id})
+
+
+@scenario("getNote", "existing note")
+async def note(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/notes/{await first(client, f'{V1}/notes')}")
+
+
+@scenario("getNote", "unknown id", 404)
+async def note_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/notes/{UNKNOWN_ID}")
+
+
+async def new_note(client: httpx.AsyncClient) -> dict[str, Any]:
+    deal_id = await first(client, f"{V2}/deals")
+    return {"content": "<p>Called, <b>agreed</b> on a demo.</p>", "deal_id": deal_id,
+            "pinned_to_deal_flag": 1}
+
+
+@scenario("addNote", "on a deal, pinned")
+async def note_add(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.post(f"{V1}/notes", json=await new_note(client))
+
+
+@scenario("addNote", "without content", 400)
+async def note_add_empty(client: httpx.AsyncClient) -> httpx.Response:
+    body = await new_note(client)
+    del body["content"]
+    return await client.post(f"{V1}/notes", json=body)
+
+
+@scenario("addNote", "attached to nothing", 400)
+async def note_add_orphan(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.post(f"{V1}/notes", json={"content": "Floating"})
+
+
+@scenario("updateNote", "new content")
+async def note_update(client: httpx.AsyncClient) -> httpx.Response:
+    item = await first(client, f"{V1}/notes")
+    return await client.put(f"{V1}/notes/{item}", json={"content": "Rewritten"})
+
+
+@scenario("updateNote", "unknown id", 404)
+async def note_update_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.put(f"{V1}/notes/{UNKNOWN_ID}", json={"content": "x"})
+
+
+@scenario("deleteNote", "note it created")
+async def note_delete(client: httpx.AsyncClient) -> httpx.Response:
+    item = await created(client, f"{V1}/notes", await new_note(client))
+    return await client.delete(f"{V1}/notes/{item}")
+
+
+@scenario("deleteNote", "unknown id", 404)
+async def note_delete_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.delete(f"{V1}/notes/{UNKNOWN_ID}")
+
+
+# ---------------------------------------------------------------------- v1 account
+
+
+@scenario("getUsers", "all")
+async def users(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/users")
+
+
+@scenario("getUser", "existing user")
+async def user(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/users/{await first(client, f'{V1}/users')}")
+
+
+@scenario("getUser", "unknown id", 404)
+async def user_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/users/{UNKNOWN_ID}")
+
+
+@scenario("getCurrentUser", "the token's user")
+async def me(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/users/me")
+
+
+@scenario("getCurrentUser", "through the legacy /v1 prefix")
+async def me_legacy(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get("/v1/users/me")
+
+
+@scenario("getCurrentUser", "without a token", 401)
+async def me_anonymous(client: httpx.AsyncClient) -> httpx.Response:
+    request = client.build_request("GET", f"{V1}/users/me")
+    del request.headers["x-api-token"]
+    return await client.send(request)
+
+
+@scenario("getFilters", "all")
+async def filters(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/filters")
+
+
+@scenario("getFilters", "deal filters")
+async def deal_filters(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/filters", params={"type": "deals"})
+
+
+@scenario("getFilter", "existing filter")
+async def one_filter(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/filters/{await first(client, f'{V1}/filters')}")
+
+
+@scenario("getFilter", "unknown id", 404)
+async def filter_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/filters/{UNKNOWN_ID}")
+
+
+@scenario("getCurrencies", "all")
+async def currencies(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/currencies")
+
+
+@scenario("getActivityTypes", "all")
+async def activity_types(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/activityTypes")
+
+
+# ---------------------------------------------------------------------- v1 deals
+
+
+@scenario("getDealsSummary", "all deals")
+async def deals_summary(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/deals/summary")
+
+
+@scenario("getDealsSummary", "open deals of one pipeline")
+async def deals_summary_open(client: httpx.AsyncClient) -> httpx.Response:
+    pipeline_id = await first(client, f"{V2}/pipelines")
+    return await client.get(f"{V1}/deals/summary",
+                            params={"status": "open", "pipeline_id": pipeline_id})
+
+
+@scenario("getDealChangelog", "a deal just edited")
+async def deal_changelog(client: httpx.AsyncClient) -> httpx.Response:
+    item = await first(client, f"{V2}/deals")
+    await client.patch(f"{V2}/deals/{item}", json={"title": "Edited for the changelog"})
+    return await client.get(f"{V1}/deals/{item}/changelog")
+
+
+@scenario("getDealChangelog", "unknown deal", 404)
+async def deal_changelog_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/deals/{UNKNOWN_ID}/changelog")
+
+
+@scenario("getDealParticipants", "a deal with its person and activity participants")
+async def deal_participants(client: httpx.AsyncClient) -> httpx.Response:
+    deals = await data_of(client, f"{V2}/deals", limit=50)
+    deal = next(d for d in deals if d.get("person_id"))
+    other = await created(client, f"{V2}/persons", {"name": "Conformance Participant"})
+    await created(client, f"{V2}/activities", {
+        "subject": "Conformance meeting", "deal_id": deal["id"],
+        "participants": [{"person_id": other, "primary": True}]})
+    return await client.get(f"{V1}/deals/{deal['id']}/participants",
+                            params={"start": 0, "limit": 1})
+
+
+@scenario("getDealParticipants", "unknown deal", 404)
+async def deal_participants_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/deals/{UNKNOWN_ID}/participants")
