@@ -67,7 +67,7 @@ INDUSTRIES = (
 )
 
 ORG_SUFFIXES = ("", "", "", "", " Group", " International", " Partners", " Nordic", " Europe",
-                " Holding", " Solutions", " & Co")
+                " Holding", " Solutions", " Systems")
 
 # Places: country, country code, tld, phone prefix, legal forms, currency,
 # (city, region, postal code pattern with # for digits), streets, street-number-first?
