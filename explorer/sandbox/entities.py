@@ -250,7 +250,17 @@ def _rendered(kind: EntityKind, sb: Sandbox, q: Query, rows: list[JSON]) -> list
                 rec.pop(key, None)
     if labels and kind.field_entity:
         _label_options(sb.store, kind.field_entity, out)
+    if kind.field_entity and q.bool("include_labels"):
+        _labels(sb.store, kind.field_entity, out)
     return out
+
+
+def _labels(store: Store, entity: str, records: list[JSON]) -> None:
+    """``include_labels=true``: the record's ``label_ids`` also as ``[{id, label}]``."""
+    rows = store.select("fields", [("entity = ? AND key = ?", (entity, "label_ids"))], limit=1)
+    names = {o["id"]: o["label"] for o in (rows[0].get("options") or ())} if rows else {}
+    for rec in records:
+        rec["labels"] = [{"id": i, "label": names.get(i)} for i in rec.get("label_ids") or ()]
 
 
 def _label_options(store: Store, entity: str, records: list[JSON]) -> None:

@@ -569,3 +569,27 @@ async def test_deleted_records_leave_lists(client: httpx.AsyncClient) -> None:
     person = await _create(client, "persons", {"name": "Gone Soon"})
     await client.delete(f"{API}/persons/{person['id']}")
     assert person["id"] not in _ids(await page_all(client, "persons", limit=500))
+
+
+# ---------------------------------------------------------------------- labels
+
+
+@pytest.mark.parametrize("entity", ["deals", "persons", "organizations"])
+async def test_include_labels_names_each_label_id(client: httpx.AsyncClient, store: Store,
+                                                  entity: str) -> None:
+    singular = {"deals": "deal", "persons": "person", "organizations": "organization"}[entity]
+    field = store.select("fields", [("entity = ? AND key = ?", (singular, "label_ids"))])[0]
+    options = {o["id"]: o["label"] for o in field["options"]}
+    page = (await client.get(f"{API}/{entity}",
+                             params={"limit": 500, "include_labels": "true"})).json()["data"]
+    labelled = [r for r in page if r.get("label_ids")]
+    assert labelled, "the demo data labels some records"
+    for record in page:
+        assert record["labels"] == [{"id": i, "label": options[i]}
+                                    for i in record.get("label_ids") or ()]
+    one = labelled[0]
+    got = (await client.get(f"{API}/{entity}/{one['id']}",
+                            params={"include_labels": "true"})).json()["data"]
+    assert got["labels"] == one["labels"]
+    plain = (await client.get(f"{API}/{entity}/{one['id']}")).json()["data"]
+    assert "labels" not in plain
