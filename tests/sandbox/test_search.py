@@ -150,6 +150,18 @@ async def test_fields_restrict_matching(client: httpx.AsyncClient) -> None:
     await _error(client, "/api/v2/organizations/search", term="an", fields="phone")
 
 
+async def test_lead_email_and_phone_match_only_unlinked_leads(client: httpx.AsyncClient) -> None:
+    # Pipedrive matches a lead's own email/phone only for leads without a linked contact;
+    # every lead has one (title plus person or organization is required), so none match,
+    # while the linked person is found by the same email.
+    person = next(p for p in await _persons(client) if p.get("emails"))
+    email = person["emails"][0]["value"]
+    leads = await _all(client, ITEMS, term=email, item_types="lead", fields="email,phone")
+    assert leads == []
+    both = await _all(client, ITEMS, term=email, item_types="lead,person", fields="email")
+    assert person["id"] in [i["item"]["id"] for i in both if i["item"]["type"] == "person"]
+
+
 async def test_custom_fields_are_searched_by_value(client: httpx.AsyncClient) -> None:
     fields = (await _get(client, "/api/v2/dealFields", limit=500))["data"]
     texts = {f["field_code"] for f in fields

@@ -72,8 +72,15 @@ def _choices(q: Query, name: str, allowed: Sequence[str]) -> list[str]:
     return values
 
 
+# Fields Pipedrive accepts for a type but matches only on data the sandbox never has: a lead's
+# own email and phone count only for leads with no linked contact, and every lead has one.
+_NEVER_MATCHED = {"lead": ("email", "phone")}
+
+
 def _allowed_fields(item_type: str) -> tuple[str, ...]:
-    return TYPES[item_type][1] if item_type in TYPES else EMPTY_TYPES[item_type]
+    if item_type not in TYPES:
+        return EMPTY_TYPES[item_type]
+    return TYPES[item_type][1] + _NEVER_MATCHED.get(item_type, ())
 
 
 def _fields_per_type(q: Query, types: list[str], enum: Sequence[str]) -> dict[str, tuple[str, ...]]:
