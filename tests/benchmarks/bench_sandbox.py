@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from harness import sandbox_process
 
 from explorer.sandbox.demo import generate
 from explorer.sandbox.store import Store
@@ -46,40 +43,29 @@ def main() -> int:
         store.close()
         print(f"generated {args.size}: {deals} deals in {generate_s:.1f} s")
 
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "explorer.app", "sandbox", "--port", "0", "--db", db,
-             "--no-limits"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            match = re.match(r"Sandbox listening on (\S+) token (\S+)", line)
-            assert match, line
-            url, token = match.groups()
-            with httpx.Client(base_url=url, headers={"x-api-token": token}, timeout=30) as c:
-                page_ms = []
-                for sort in (("id", "asc"), ("update_time", "desc")):
-                    cursor = None
-                    for _ in range(args.pages // 2):
-                        params = {"limit": 500, "sort_by": sort[0], "sort_direction": sort[1]}
-                        if cursor:
-                            params["cursor"] = cursor
-                        t = time.perf_counter()
-                        r = c.get("/api/v2/deals", params=params)
-                        page_ms.append((time.perf_counter() - t) * 1000)
-                        assert r.status_code == 200 and len(r.json()["data"]) == 500
-                        cursor = r.json()["additional_data"]["next_cursor"]
-                rng = random.Random(1)
-                get_ms = []
-                for _ in range(args.gets):
+        with (
+            sandbox_process("--db", db, "--no-limits") as (url, token),
+            httpx.Client(base_url=url, headers={"x-api-token": token}, timeout=30) as c,
+        ):
+            page_ms = []
+            for sort in (("id", "asc"), ("update_time", "desc")):
+                cursor = None
+                for _ in range(args.pages // 2):
+                    params = {"limit": 500, "sort_by": sort[0], "sort_direction": sort[1]}
+                    if cursor:
+                        params["cursor"] = cursor
                     t = time.perf_counter()
-                    r = c.get(f"/api/v2/deals/{rng.randint(1, deals)}")
-                    get_ms.append((time.perf_counter() - t) * 1000)
-                    assert r.status_code in (200, 404)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+                    r = c.get("/api/v2/deals", params=params)
+                    page_ms.append((time.perf_counter() - t) * 1000)
+                    assert r.status_code == 200 and len(r.json()["data"]) == 500
+                    cursor = r.json()["additional_data"]["next_cursor"]
+            rng = random.Random(1)
+            get_ms = []
+            for _ in range(args.gets):
+                t = time.perf_counter()
+                r = c.get(f"/api/v2/deals/{rng.randint(1, deals)}")
+                get_ms.append((time.perf_counter() - t) * 1000)
+                assert r.status_code in (200, 404)
 
     figures = {
         "generate_s": generate_s,

@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
+from harness import sandbox_process
 
 from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient
 from explorer.api.governor import RateGovernor
@@ -38,23 +35,6 @@ from explorer.api.governor import RateGovernor
 PREMIUM_BURST = 100
 WINDOW_S = 2.0
 
-
-@contextmanager
-def sandbox_process(*args: str) -> Iterator[tuple[str, str]]:
-    """A sandbox server on a free port: its URL and API token."""
-    with subprocess.Popen(
-        [sys.executable, "-m", "explorer.app", "sandbox", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    ) as proc:
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            match = re.match(r"Sandbox listening on (\S+) token (\S+)", line)
-            assert match, f"unexpected ready line {line!r}"
-            yield match.group(1), match.group(2)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
 
 
 async def run(url: str, token: str, count: int, margin: float, max_skew: float) -> str:
