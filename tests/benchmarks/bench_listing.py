@@ -1,6 +1,6 @@
 """Listing throughput: the client's overhead over bare httpx, and concurrent v1 lead windows.
 
-Run: ``.venv/bin/python tests/benchmarks/bench_listing.py [--rounds 7] [--latency-ms 100]``.
+Run: ``.venv/bin/python tests/benchmarks/bench_listing.py [--rounds 15] [--latency-ms 100]``.
 
 One sandbox server process on 127.0.0.1 serves the ``medium`` data set (10,000 deals, 3,000
 leads) at Pipedrive's default limits (growth plan, API token: 40 requests per 2 s); every
@@ -193,7 +193,7 @@ async def run(url: str, token: str, rounds: int, latency_ms: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--latency-ms", type=int, default=100)
     parser.add_argument("--size", default="medium")
     args = parser.parse_args()
