@@ -65,10 +65,16 @@ def activity_counts(store: Store, rows: list[JSON], include: set[str], column: s
 
 
 def notes_count(store: Store, rows: list[JSON], include: set[str], column: str) -> None:
-    if "notes_count" not in include or not rows:
+    _child_count(store, rows, include, "notes_count", "notes", column)
+
+
+def _child_count(store: Store, rows: list[JSON], include: set[str], key: str,
+                 collection: str, column: str) -> None:
+    """``key`` = how many live ``collection`` records point at each row through ``column``."""
+    if key not in include or not rows:
         return
     ids = [r["id"] for r in rows]
-    table = COLLECTIONS["notes"].table
+    table = COLLECTIONS[collection].table
     counts = _grouped(
         store,
         f"SELECT {column}, 0, COUNT(*) FROM {table} WHERE deleted = 0 "
@@ -76,7 +82,7 @@ def notes_count(store: Store, rows: list[JSON], include: set[str], column: str) 
         ids,
     )
     for row in rows:
-        row["notes_count"] = counts.get(row["id"], {}).get(0, 0)
+        row[key] = counts.get(row["id"], {}).get(0, 0)
 
 
 def _deal_counts_into(row: JSON, include: set[str], by_status: dict[Any, int],
@@ -136,18 +142,7 @@ def _org_related_deals(store: Store, ids: list[Any]) -> dict[Any, dict[Any, int]
 
 
 def people_count(store: Store, rows: list[JSON], include: set[str]) -> None:
-    if "people_count" not in include or not rows:
-        return
-    ids = [r["id"] for r in rows]
-    table = COLLECTIONS["persons"].table
-    counts = _grouped(
-        store,
-        f"SELECT org_id, 0, COUNT(*) FROM {table} WHERE deleted = 0 "
-        f"AND org_id IN ({_marks(ids)}) GROUP BY 1",
-        ids,
-    )
-    for row in rows:
-        row["people_count"] = counts.get(row["id"], {}).get(0, 0)
+    _child_count(store, rows, include, "people_count", "persons", "org_id")
 
 
 def zero_counts(rows: list[JSON], include: set[str]) -> None:
