@@ -35,6 +35,14 @@ class TokenProvider(Protocol):
 
     async def headers(self) -> dict[str, str]: ...
 
+    def current_headers(self) -> dict[str, str] | None:
+        """The credentials to send right now, without waiting for anything: None when they
+        must be renewed first (then ``await headers()``). The client awaits ``headers()``
+        before it asks the rate governor for a slot, and takes ``current_headers()`` once the
+        slot is granted, so a refresh or a keychain store never holds a window slot and the
+        request never carries a token that expired while it waited."""
+        ...
+
     async def on_unauthorized(self) -> bool: ...
 
 
@@ -53,6 +61,9 @@ class ApiTokenProvider:
     async def headers(self) -> dict[str, str]:
         return {"x-api-token": self._token}
 
+    def current_headers(self) -> dict[str, str] | None:
+        return {"x-api-token": self._token}
+
     async def on_unauthorized(self) -> bool:
         # A personal token cannot be refreshed: a 401 means it is wrong or was revoked.
         return False
@@ -66,6 +77,10 @@ class ApiTokenProvider:
 OnTokens = Callable[[TokenSet], Awaitable[None] | None]
 """Receives every new ``TokenSet`` (the refresh token rotates): store it in the keychain. A
 coroutine function is awaited; a plain function runs in a worker thread (keyring blocks)."""
+
+
+_SEND_MARGIN_S = 1.0
+"""An access token with less life left than this is renewed before it goes out."""
 
 
 def _utcnow() -> datetime:
@@ -137,6 +152,17 @@ class OAuthTokenProvider:
         if left <= min(self._refresh_margin, self._lifetime / 4):
             await self._refresh(generation, still_valid=left > 0)
             tokens, generation = self._tokens, self._generation
+        self._sent.set(generation)
+        return {"authorization": f"{tokens.token_type.capitalize()} {tokens.access_token}"}
+
+    def current_headers(self) -> dict[str, str] | None:
+        if self._expired is not None:
+            return None
+        tokens, generation = self._tokens, self._generation
+        # Past the refresh margin but unexpired is still good to send: ``headers()`` tried
+        # the refresh already (a failed one lets the token serve while it lasts).
+        if tokens.expires_in(self._now()) <= _SEND_MARGIN_S:
+            return None
         self._sent.set(generation)
         return {"authorization": f"{tokens.token_type.capitalize()} {tokens.access_token}"}
 
