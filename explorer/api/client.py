@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import json as jsonlib
+import logging
 import math
 from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
 
-from explorer.api import paging
+from explorer.api import lanes, paging
 from explorer.api.auth import TokenProvider
 from explorer.api.config import Attempt, ClientConfig, default_transport
 from explorer.api.errors import (
     Blocked,
     InvalidValue,
     OutcomeUnknown,
+    PipedriveError,
     RateLimited,
     ServerError,
     TransportError,
@@ -40,6 +44,8 @@ from explorer.api.responses import (
     transport_error,
 )
 
+log = logging.getLogger(__name__)
+
 JSON = dict[str, Any]
 SnapshotCallback = Callable[[RateSnapshot, UsageCounter], None]
 Params = Mapping[str, Any]
@@ -47,6 +53,8 @@ Params = Mapping[str, Any]
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH"})
 # Answers Pipedrive does not charge: rate-limited, blocked, not authenticated.
 _UNCHARGED = frozenset({401, 429})
+# The cheap request that checks whether a spent daily budget is back (a 429 costs nothing).
+_DAILY_PROBE = ("v1", "/users/me")
 
 def is_search_path(path: str) -> bool:
     """Search endpoints count against their own window (itemSearch, ``/<entity>/search``)."""
@@ -59,7 +67,9 @@ class PipedriveClient:
     Open it with ``async with PipedriveClient(...) as client`` (or ``await client.open()`` and
     later ``await client.aclose()``). ``governor`` paces requests (default: no pacing, a 429 is
     raised); ``on_snapshot(snapshot, usage)`` is called after every response with its
-    rate-limit headers and this session's running usage.
+    rate-limit headers and this session's running usage (an exception it raises is logged,
+    never passed on to the request). A task's requests go in its lane
+    (``with client.lane("background"):`` around starting a bulk job; interactive by default).
     """
 
     def __init__(
@@ -86,6 +96,7 @@ class PipedriveClient:
         self._http: httpx.AsyncClient | None = None
         self._in_flight: asyncio.Semaphore | None = None
         self._blocked: Blocked | None = None
+        self._daily_watch: asyncio.Task[None] | None = None
         self.usage = UsageCounter()
 
     # ------------------------------------------------------------------ session
@@ -119,6 +130,9 @@ class PipedriveClient:
 
     async def aclose(self) -> None:
         http, self._http = self._http, None
+        watch, self._daily_watch = self._daily_watch, None
+        if watch is not None:
+            watch.cancel()
         if http is not None:
             await http.aclose()
 
@@ -134,8 +148,19 @@ class PipedriveClient:
         await self.aclose()
 
     def resume(self) -> None:
-        """Allow traffic again after a 403 block (once its cool-down is over)."""
+        """Allow traffic again after a 403 block before its cool-down is over (it resumes by
+        itself at the block's ``cooldown_until``)."""
         self._blocked = None
+        resume = getattr(self._governor, "resume", None)
+        if callable(resume):
+            resume()
+
+    @staticmethod
+    def lane(name: lanes.Lane) -> AbstractContextManager[None]:
+        """Requests sent (and tasks started) inside ``with client.lane(name):`` are in that
+        lane: ``background`` for bulk jobs, exports, prefetch; ``interactive`` (the default)
+        for what a user waits for. See ``explorer.api.lanes``."""
+        return lanes.lane(name)
 
     def __repr__(self) -> str:
         state = "open" if self._http is not None else "closed"
@@ -178,8 +203,7 @@ class PipedriveClient:
         failures = limited = 0
         refreshed = False
         while True:
-            if self._blocked is not None:
-                raise _still_blocked(self._blocked, method, url)
+            self._check_blocked(method, url)
             try:
                 return await self._send(http, method, url, query, body, operation, kind)
             except Unauthorized:
@@ -187,13 +211,18 @@ class PipedriveClient:
                     raise
                 refreshed = True
             except Refused as refused:  # the governor stopped it unsent (daily budget, block)
-                raise refused.error(method, url) from None
+                error = refused.error(method, url)
+                if isinstance(error, RateLimited) and error.scope == "daily":
+                    self._watch_daily()
+                raise error from None
             except RateLimited as error:
                 self.usage.rate_limited += 1
                 limited += 1
                 # The governor hears every 429 (a daily one makes it hold back later requests),
                 # but a daily 429 is never retried, nor one past the retry limit.
                 retry = await self._governor.on_rate_limited(error, limited)
+                if error.scope == "daily":
+                    self._watch_daily()
                 if (not retry or error.scope == "daily"
                         or limited > self._config.max_rate_limited_retries):
                     raise
@@ -223,25 +252,42 @@ class PipedriveClient:
         body: bytes | None,
         operation: str,
         kind: RequestKind,
+        *,
+        probe: bool = False,
     ) -> Envelope:
         assert self._in_flight is not None
-        # The governor's slot first: a task waiting for room in a window must not hold one
-        # of the in-flight places (a waiting search would block deals otherwise).
-        async with self._governor.slot(kind), self._in_flight:
-            if self._blocked is not None:  # a block arrived while this one was waiting
-                raise _still_blocked(self._blocked, method, url)
-            # Credentials are taken once the request may go, so a long wait for the window
-            # cannot send an access token that expired meanwhile.
-            headers = dict(await self._auth.headers())
-            if body is not None:
-                headers["content-type"] = "application/json"
-            try:
-                response = await http.request(method, url, params=query or None, content=body,
-                                              headers=headers)
-            except httpx.RequestError as exc:
-                failure: TransportError | None = transport_error(exc, method, url)
-            else:
-                failure = None
+        while True:
+            # Credentials before the slot: a refresh (and the keychain store after it) never
+            # holds a place in the window while the window's clock runs.
+            await self._auth.headers()
+            # The governor's slot first: a task waiting for room in a window must not hold one
+            # of the in-flight places (a waiting search would block deals otherwise).
+            slot = self._governor.slot(kind, probe=True) if probe else self._governor.slot(kind)
+            async with slot, self._in_flight:
+                self._check_blocked(method, url)  # a block may have come while it waited
+                # Taken once the request may go, without waiting: a long wait for the window
+                # cannot send an access token that expired meanwhile. None: they went stale
+                # while it waited; the slot goes back uncounted and the task renews them.
+                credentials = self._auth.current_headers()
+                if credentials is None:
+                    continue
+                headers = dict(credentials)
+                if body is not None:
+                    headers["content-type"] = "application/json"
+                slot.sending()  # the window counts it from here (until its answer + window)
+                try:
+                    response = await http.request(method, url, params=query or None,
+                                                  content=body, headers=headers)
+                except httpx.RequestError as exc:
+                    failure: TransportError | None = transport_error(exc, method, url)
+                except asyncio.CancelledError:
+                    # It left: the server may count and charge it (a paging window that was
+                    # no longer needed), so the session's usage does too.
+                    self.usage.record(operation, token_cost(operation))
+                    raise
+                else:
+                    failure = None
+            break
         if failure is not None:
             self.usage.record(operation, 0)
             # Raised outside the except block: httpx's exception must not be chained, not even
@@ -255,10 +301,58 @@ class PipedriveClient:
         self.usage.record(operation, charged)
         self._governor.observe(snapshot)
         if self._on_snapshot is not None:
-            self._on_snapshot(snapshot, self.usage)
+            try:
+                self._on_snapshot(snapshot, self.usage)
+            except Exception:  # the caller's meter: its bug must not fail the request
+                log.exception("the on_snapshot callback failed; the request goes on")
         if 200 <= status < 300:
             return envelope(response, snapshot, method, url)
-        raise api_error(response, snapshot, method, url, kind, token_cost(operation))
+        raise api_error(response, snapshot, method, url, kind)
+
+    def _check_blocked(self, method: str, url: str) -> None:
+        """Refuse a request unsent while a 403 block's cool-down lasts; after it, go on."""
+        block = self._blocked
+        if block is None:
+            return
+        until = block.cooldown_until
+        if until is not None and datetime.now(UTC) >= until:
+            self._blocked = None
+            return
+        raise _still_blocked(block, method, url)
+
+    def _watch_daily(self) -> None:
+        """While the daily budget is spent, probe for its reset (see ``_probe_daily``)."""
+        every = getattr(self._governor, "daily_probe_interval", None)
+        if (self._daily_watch is None and self._http is not None
+                and isinstance(every, int | float)):
+            self._daily_watch = asyncio.get_running_loop().create_task(
+                self._probe_daily(float(every)))
+
+    async def _probe_daily(self, every: float) -> None:
+        """Every ``every`` seconds, one cheap request (``GET /api/v1/users/me``; a 429 costs
+        no tokens) until one succeeds, then the governor's daily latch is lifted: Pipedrive
+        resets the budget at midnight in its server's timezone, which the reset time the
+        session computed (midnight UTC) may miss by hours either way."""
+        governor: Any = self._governor
+        version, path = _DAILY_PROBE
+        url, operation = f"/api/{version}{path}", operation_key(version, "GET", path)
+        try:
+            while getattr(governor, "daily_resets_at", None) is not None:
+                await asyncio.sleep(every)
+                http = self._http
+                if http is None or governor.daily_resets_at is None:
+                    return
+                try:
+                    with lanes.lane("background"):
+                        await self._send(http, "GET", url, {}, None, operation, "burst",
+                                         probe=True)
+                except PipedriveError:
+                    continue
+                governor.clear_daily()
+                return
+        finally:
+            if self._daily_watch is asyncio.current_task():
+                self._daily_watch = None
 
     # ------------------------------------------------------------------ resources
 
@@ -375,6 +469,9 @@ def _default_check(method: str, path: str) -> str:
 
 
 def _still_blocked(block: Blocked, method: str, path: str) -> Blocked:
+    until = block.cooldown_until
+    when = (f"Traffic resumes by itself at {until:%H:%M:%S} UTC (or call resume() to try "
+            "sooner)." if until is not None else "Wait for the cool-down, then call resume().")
     return Blocked(403, method, path,
                    f"not sent: this session was stopped by a 403 block on {block.method} "
-                   f"{block.path}", "Wait for the cool-down, then call resume().")
+                   f"{block.path}", when, cooldown_until=until, retry_after=block.retry_after)

@@ -132,8 +132,30 @@ class Forbidden(ApiError):
 
 
 class Blocked(ApiError):
-    """403 with an HTML page: the token was blocked for sending after 429s; all traffic of
-    the session stops until the cool-down is over."""
+    """403 with Pipedrive's (Cloudflare) block page: the token was blocked for sending after
+    429s; all traffic of the session stops until the cool-down is over.
+
+    Attributes:
+        cooldown_until: when traffic may resume (UTC): from ``Retry-After``, else a default
+            (``explorer.api.responses.DEFAULT_BLOCK_COOLDOWN_S``); None if unknown.
+        retry_after: the cool-down in seconds from when the block page arrived.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        method: str,
+        path: str,
+        error: str,
+        error_info: str | None = None,
+        code: str | None = None,
+        *,
+        cooldown_until: datetime | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.cooldown_until = cooldown_until
+        self.retry_after = retry_after
+        super().__init__(status, method, path, error, error_info, code)
 
 
 class NotFound(ApiError):
@@ -157,6 +179,8 @@ class RateLimited(ApiError):
             company's daily token budget is spent: retrying before ``resets_at`` is pointless).
         retry_after: seconds to wait, from ``Retry-After`` or ``x-ratelimit-reset``, if sent.
         resets_at: when the limit frees up (UTC), if known or estimated.
+        approximate: ``resets_at`` of a daily 429 is a guess (midnight UTC): Pipedrive resets
+            the budget at midnight in its server's timezone, which the answer did not give.
     """
 
     def __init__(
@@ -171,8 +195,10 @@ class RateLimited(ApiError):
         scope: RateScope = "burst",
         retry_after: float | None = None,
         resets_at: datetime | None = None,
+        approximate: bool = False,
     ) -> None:
         self.scope = scope
+        self.approximate = approximate
         self.retry_after = retry_after
         self.resets_at = resets_at
         super().__init__(status, method, path, error, error_info, code)
@@ -180,7 +206,10 @@ class RateLimited(ApiError):
     def _message(self) -> str:
         text = super()._message()
         if self.scope == "daily":
-            when = f" at {self.resets_at:%Y-%m-%d %H:%M} UTC" if self.resets_at else ""
+            about = "about " if self.approximate else ""
+            when = f" at {about}{self.resets_at:%Y-%m-%d %H:%M} UTC" if self.resets_at else ""
+            if self.approximate:
+                when += " (midnight in Pipedrive's server timezone, which is not known)"
             return (f"{text} — the company's daily API token budget is spent; it resets{when}. "
                     "Requests will fail until then.")
         if self.retry_after is not None:

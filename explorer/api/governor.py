@@ -6,99 +6,68 @@ import asyncio
 import heapq
 import random
 import time
-from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
+from typing import Literal
 
+from explorer.api import lanes
 from explorer.api.errors import ApiError, Blocked, PipedriveError, RateLimited, TransportError
+from explorer.api.events import (
+    BlockState,
+    Change,
+    DailyState,
+    GovernorEvent,
+    GovernorState,
+    Publisher,
+    Subscriber,
+    WindowState,
+)
+from explorer.api.lanes import LANES, Lane
 from explorer.api.ratelimit import RateSnapshot, Refused, RequestKind, Slot
-from explorer.api.responses import daily_resets_at
+from explorer.api.responses import block_cooldown, daily_reset_is_approximate, daily_resets_at
+from explorer.api.window import Window
 
 WINDOW_SECONDS = 2.0
 """Pipedrive's burst and search windows roll over 2 seconds."""
-_INITIAL_LIMITS: dict[RequestKind, int] = {"burst": 20, "search": 10}
-_PLENTY = 1 << 30
+
+Plan = Literal["lite", "growth", "premium", "ultimate"]
+AuthKind = Literal["token", "oauth"]
+
+BURST_LIMITS: dict[AuthKind, dict[Plan, int]] = {
+    "token": {"lite": 20, "growth": 40, "premium": 100, "ultimate": 120},
+    "oauth": {"lite": 80, "growth": 160, "premium": 400, "ultimate": 480},
+}
+"""Pipedrive's documented burst limits per 2-second window, by auth kind and plan."""
+SEARCH_LIMIT = 10
+"""Pipedrive's documented search limit per 2-second window, on every plan and auth kind."""
 
 
 def _sent(exc: BaseException | None) -> bool:
-    """Whether a request whose slot closed with ``exc`` may have reached the server."""
-    if exc is None:
-        return True
+    """Whether a request that ``sending()`` marked, and whose slot closed with ``exc``, may
+    have reached the server (a cancelled one may have: it is counted)."""
     if isinstance(exc, TransportError):
         return exc.may_have_arrived
-    # Any other error of the client's inside the slot came before sending: a 403 block met
-    # while waiting, credentials that could not be had (or stored) after a refresh.
-    return not isinstance(exc, PipedriveError)
-
-
-class _Bucket:
-    """One window (burst or search) as the governor models it.
-
-    A request occupies the window from the moment its slot is granted until ``window +
-    margin`` after the earlier of its answer and ``send + max_skew``: the server counted it
-    at some instant between sending and answering, so it is certainly gone from the server's
-    rolling window by then. ``foreign`` are requests the server counted that this session did
-    not send (another app on the same token), learned from ``x-ratelimit-remaining``.
-    """
-
-    __slots__ = ("foreign", "foreign_until", "in_flight", "kind", "known", "limit",
-                 "paused_until", "probing", "releases", "streak", "timer", "unlimited",
-                 "waiters")
-
-    def __init__(self, kind: RequestKind) -> None:
-        self.kind = kind
-        self.limit = _INITIAL_LIMITS[kind]
-        self.known = False  # a response with x-ratelimit-limit was seen
-        self.unlimited = False  # answers carry no rate-limit headers (sandbox --no-limits)
-        # One request at a time until an answer with headers says how much room there is:
-        # at the start, after a 429 and after a daily reset.
-        self.probing = True
-        self.in_flight = 0
-        self.releases: list[float] = []  # heap of times answered requests leave the window
-        self.foreign = 0
-        self.foreign_until = 0.0
-        self.paused_until = 0.0
-        self.streak = 0  # 429 pauses in a row without a success, for the backoff
-        self.waiters: deque[asyncio.Future[None]] = deque()
-        self.timer: asyncio.TimerHandle | None = None
-
-    def occupied(self, now: float) -> int:
-        releases = self.releases
-        while releases and releases[0] <= now:
-            heapq.heappop(releases)
-        if self.foreign and self.foreign_until <= now:
-            self.foreign = 0
-        return self.in_flight + len(releases) + self.foreign
-
-    def free(self, now: float) -> int:
-        if now < self.paused_until:
-            return 0
-        if self.unlimited:
-            return _PLENTY
-        free = self.limit - self.occupied(now)
-        return min(free, 1 - self.in_flight) if self.probing else free
-
-    def next_change(self, now: float) -> float | None:
-        """When room may appear without an answer arriving (None: only an answer frees)."""
-        if now < self.paused_until:
-            return self.paused_until
-        self.occupied(now)  # drops what has left the window: every time below is ahead
-        times = [t for t in (self.releases[0] if self.releases else None,
-                             self.foreign_until if self.foreign else None) if t is not None]
-        return min(times) if times else None
+    return not isinstance(exc, PipedriveError) or exc is None
 
 
 class _GovernedSlot:
-    __slots__ = ("_bucket", "_governor", "_sent_at")
+    __slots__ = ("_governor", "_lane", "_probe", "_sent_at", "_window")
 
-    def __init__(self, governor: RateGovernor, bucket: _Bucket) -> None:
+    def __init__(self, governor: RateGovernor, window: Window, lane: Lane,
+                 probe: bool) -> None:
         self._governor = governor
-        self._bucket = bucket
-        self._sent_at = 0.0
+        self._window = window
+        self._lane = lane
+        self._probe = probe
+        self._sent_at: float | None = None
 
     async def __aenter__(self) -> None:
-        self._sent_at = await self._governor._acquire(self._bucket)
+        await self._governor._acquire(self._window, self._lane, self._probe)
+
+    def sending(self) -> None:
+        self._sent_at = self._governor._clock()
 
     async def __aexit__(
         self,
@@ -106,7 +75,23 @@ class _GovernedSlot:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._governor._release(self._bucket, self._sent_at, _sent(exc))
+        sent_at = self._sent_at
+        self._governor._release(self._window, self._lane, sent_at,
+                                sent_at is not None and _sent(exc))
+
+
+@dataclass(frozen=True)
+class _Daily:
+    until: datetime
+    error: RateLimited
+    approximate: bool
+
+
+@dataclass(frozen=True)
+class _Block:
+    since: datetime
+    until: datetime
+    told: bool
 
 
 class RateGovernor:
@@ -114,265 +99,411 @@ class RateGovernor:
     them; one instance per account session (``PipedriveClient(governor=RateGovernor())``).
 
     - **Windows**: burst and search requests are paced in separate rolling windows of
-      ``window`` seconds. The limit of each comes from ``x-ratelimit-limit``; before the first
-      answer with headers (and after a 429 or a daily reset) one request goes alone as a
-      probe, so the session learns the plan's limit and what other clients of the token have
-      used from that answer instead of guessing (the guess would be the lite plan's 20,
-      a 5× underuse on premium). Answers without any rate-limit header (a sandbox run with
-      ``--no-limits``) switch pacing off for that window.
+      ``window`` seconds. The burst limit comes from ``x-ratelimit-limit``; before the first
+      answer (and after a 429, a daily reset or a block) one request goes alone as a probe,
+      so the session learns the plan's limit and what other clients of the token have used
+      from that answer instead of guessing. Answers without the headers never switch pacing
+      off: the limit is then the documented one of ``plan`` for ``auth_kind`` (the lite
+      plan's when the plan is not known, the lowest), lowered after a 429 that did not say
+      the limit. The search window is Pipedrive's documented 10 per 2 s and is never learned
+      from headers: search answers may carry the general window's counters. ``paced=False``
+      switches window pacing off (a sandbox run with ``--no-limits``, benchmarks).
+    - **Lanes**: a request is in its task's lane (``explorer.api.lanes``: interactive by
+      default, background for bulk work). Queued interactive requests go first, and the
+      background lane leaves ``reserve`` (a share, at least one place) of each window and
+      one in-flight place to the interactive one, so a click during a bulk job is answered
+      at once.
     - **Concurrency**: as many requests go at once as the window has room for, up to
-      ``max_in_flight`` in all; waiting tasks are served first come, first served (searches
-      before other requests). Give it the client's ``ClientConfig.max_in_flight`` (both
-      default to 10): a request let go here must not wait for a connection afterwards, or it
-      could leave after a 429 pause began. A task waiting for room holds no connection.
-    - **Accounting**: a request holds its place in the window until ``window + margin`` after
-      its answer arrived (or after ``send + max_skew`` if the answer is slower), because the
-      server counts it on ARRIVAL, somewhere between sending and answering. Counting from the
-      send time instead lets arrival jitter squeeze two requests closer together on the server
-      than they were sent: 1,000 PATCHes at premium over loopback earned 1–45 × 429 with
-      margins of 0–20 ms and needed ~100 ms (a burst queues at the server before it is
-      counted); counted from the answer they earn none, and the 20 ms margin only covers
-      timer and clock rounding. The price is one round trip per window cycle, capped by
-      ``max_skew`` (an answer slower than that is taken to be slow work after arrival, not
-      a slow arrival). ``x-ratelimit-remaining`` below what the session accounts for means
-      another client shares the token: its use is added for a window.
+      ``max_in_flight`` in all; within a lane first come, first served (searches first).
+      Give it the client's ``ClientConfig.max_in_flight``: a request let go here must not
+      wait for a connection afterwards, or it could leave after a 429 pause began.
+    - **Accounting**: a request holds its place in the window from its grant until ``window
+      + margin`` after its answer, because the server counts it on ARRIVAL, somewhere between
+      sending and answering: latency jitter of a second (a slow network, a long TLS
+      handshake) may bring it to the server long after it was sent. Counting from the send
+      (or the grant) instead lets requests crowd closer together on the server than they
+      were sent and earns 429s. ``max_skew`` (None: off) caps the wait for a slow answer at
+      ``send + max_skew``, for a server known to answer slowly only after arrival. A slot
+      given back before ``sending()`` (credentials went stale while it waited) is not
+      counted. ``x-ratelimit-remaining`` below what the session accounts for means another
+      client shares the token: its use is added for a window.
     - **429**: the window pauses for every task of the session at once for ``Retry-After``
       if sent, else ``x-ratelimit-reset``, else exponential backoff with jitter (one pause per
-      episode, not one per task); then one probe goes before the rest. So the server never
-      sees more than the requests already in flight after a 429, far below its block
-      threshold.
-    - **Daily budget**: a daily 429 latches the session: that request and every later one is
-      refused at once with ``RateLimited(scope="daily")`` without being sent, until the
-      error's ``resets_at`` (``explorer.api.responses.daily_resets_at``: ``Retry-After``, else
-      the error text's "in N s", else the next midnight UTC). A 200 showing no tokens left
-      makes the next request a lone probe.
-    - **Block**: Pipedrive's 403 block page (``snapshot.blocked``: a 403 that is not JSON)
-      fails every waiting task at once with ``Blocked``; the client refuses further requests
-      until ``resume()``. A JSON 403 (not permitted) concerns its own request only.
+      episode, not one per task); then one probe goes before the rest.
+    - **Daily budget**: a daily 429 latches the session: later requests are refused at once
+      with ``RateLimited(scope="daily")`` unsent, until the reset (``Retry-After``, else the
+      error text's "in N s", else midnight UTC, which is only approximate: Pipedrive resets
+      at midnight in its server's timezone). Meanwhile the client sends one cheap probe
+      every ``daily_probe_interval`` seconds (a 429 costs no tokens) and the latch lifts as
+      soon as one succeeds.
+    - **Block**: Pipedrive's 403 block page fails every waiting task at once with
+      ``Blocked`` and refuses everything until its cool-down ends (``Retry-After``, else
+      ``responses.DEFAULT_BLOCK_COOLDOWN_S``); then one probe goes first.
+    - **Events**: ``subscribe(callback)`` publishes the state for a meter (``events``).
 
-    ``clock`` (monotonic seconds) and ``now`` (UTC wall time, for the daily reset) can be
-    replaced in tests.
+    ``clock`` (monotonic seconds) and ``now`` (UTC wall time, for the daily reset and the
+    block) can be replaced in tests.
     """
 
     def __init__(
         self,
         *,
+        plan: Plan | None = None,
+        auth_kind: AuthKind = "token",
+        paced: bool = True,
         window: float = WINDOW_SECONDS,
         max_in_flight: int = 10,
         margin: float = 0.02,
-        max_skew: float = 0.25,
+        max_skew: float | None = None,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
+        reserve: float = 0.1,
+        daily_probe_interval: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
+        if not 0 <= reserve < 1:
+            raise ValueError("reserve is a share of the window: at least 0, below 1")
+        if daily_probe_interval <= 0:
+            raise ValueError("daily_probe_interval must be positive (seconds)")
+        self.plan = plan
+        self.auth_kind = auth_kind
+        self.paced = paced
         self.window = window
         self.max_in_flight = max_in_flight
-        self._in_flight = 0
         self.margin = margin
         self.max_skew = max_skew
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.daily_probe_interval = daily_probe_interval
         self._clock = clock
         self._now = now
-        self._buckets: dict[RequestKind, _Bucket] = {k: _Bucket(k) for k in ("burst", "search")}
-        self._daily: tuple[datetime, RateLimited] | None = None
+        burst = BURST_LIMITS[auth_kind][plan or "lite"]
+        self._windows: dict[RequestKind, Window] = {
+            "burst": Window("burst", burst, "plan" if paced else "unpaced", reserve),
+            "search": Window("search", SEARCH_LIMIT, "documented" if paced else "unpaced",
+                             reserve),
+        }
+        self._in_flight = 0
+        self._daily: _Daily | None = None
+        self._block: _Block | None = None
+        self._events = Publisher()
+        self._changes: set[Change] = set()
+        self._publishing = False
         self.pauses = 0  # 429 pauses taken (each covers every task waiting on that window)
 
     # ------------------------------------------------------------------ what it knows
 
-    def limit(self, kind: RequestKind) -> int | None:
-        """The window's limit learned from the headers (None before any answer)."""
-        bucket = self._buckets[kind]
-        return bucket.limit if bucket.known else None
+    def limit(self, kind: RequestKind) -> int:
+        """The limit the window is paced to now (see ``limit_source``)."""
+        return self._windows[kind].limit
+
+    def limit_source(self, kind: RequestKind) -> str:
+        return self._windows[kind].limit_source
+
+    def occupied(self, kind: RequestKind) -> int:
+        """Requests the session counts in the window now (its own and another app's)."""
+        return self._windows[kind].occupied(self._clock())
 
     def paused_until(self, kind: RequestKind) -> float:
         """``clock()`` time until which a 429 pauses that window (in the past: no pause)."""
-        return self._buckets[kind].paused_until
+        return self._windows[kind].paused_until
 
     @property
     def daily_resets_at(self) -> datetime | None:
         """When a spent daily budget is expected back (None: not latched)."""
-        return None if self._daily is None else self._daily[0]
+        return None if self._daily is None else self._daily.until
+
+    @property
+    def blocked_until(self) -> datetime | None:
+        """When a 403 block's cool-down ends (None: not blocked)."""
+        return None if self._block is None else self._block.until
 
     def clear_daily(self) -> None:
-        """Forget a spent daily budget before its reset time (e.g. after a top-up)."""
+        """Forget a spent daily budget (a probe succeeded, a top-up, the reset time came)."""
+        if self._daily is None:
+            return
         self._daily = None
-        for bucket in self._buckets.values():
-            bucket.probing = True
+        self._probe_all()
+        self._changed("daily")
+
+    def resume(self) -> None:
+        """Lift a block before its cool-down ends (the user decides to try again)."""
+        if self._block is not None:
+            self._block = None
+            self._probe_all()
+            self._changed("block")
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback(GovernorEvent)`` after every change of state (coalesced per turn of
+        the event loop); returns the function that unsubscribes. A callback that raises is
+        logged and ignored."""
+        unsubscribe = self._events.subscribe(callback)
+        self._changed("limit")  # the first event: the state as it is
+        return unsubscribe
+
+    def state(self) -> GovernorState:
+        now, wall = self._clock(), self._now()
+        windows = {kind: self._window_state(w, now, wall) for kind, w in self._windows.items()}
+        daily = None if self._daily is None else DailyState(
+            self._daily.until, self._daily.approximate,
+            self.daily_probe_interval if self._daily.approximate else None)
+        block = None if self._block is None else BlockState(
+            self._block.since, self._block.until,
+            "retry_after" if self._block.told else "default")
+        return GovernorState(wall, windows, daily, block, self.pauses)
 
     # ------------------------------------------------------------------ the Governor protocol
 
-    def slot(self, kind: RequestKind) -> Slot:
-        return _GovernedSlot(self, self._buckets[kind])
+    def slot(self, kind: RequestKind, *, probe: bool = False) -> Slot:
+        return _GovernedSlot(self, self._windows[kind], lanes.current(), probe)
 
     def observe(self, snapshot: RateSnapshot) -> None:
-        status = snapshot.status
         if snapshot.blocked:
-            # Cloudflare's block page: nothing queued may go out any more.
-            self._refuse_all(_blocked)
-            for each in self._buckets.values():
-                each.probing = True
+            self._begin_block(snapshot)
             return
-        bucket = self._buckets[snapshot.scope]
-        if not snapshot.has_limits:
-            if 200 <= status < 300:
-                bucket.unlimited, bucket.probing = True, False
-                self._dispatch(bucket)
+        window = self._windows[snapshot.scope]
+        limit, remaining = snapshot.limit, snapshot.remaining
+        if window.kind == "search":
+            limit = remaining = None  # documented; the counters may be the burst window's
+            if snapshot.limit == SEARCH_LIMIT:
+                limit, remaining = snapshot.limit, snapshot.remaining
+        elif limit and self.paced and (limit, "headers") != (window.limit, window.limit_source):
+            window.limit, window.limit_source = limit, "headers"
+            self._changed("limit")
+        now = self._clock()
+        if snapshot.status == 429:
+            window.probing = True  # on_rate_limited decides the pause
+            window.unheaded_429 = None if limit else window.occupied(now)
             return
-        bucket.unlimited = False
-        if snapshot.limit:
-            bucket.limit, bucket.known = snapshot.limit, True
-        if status == 429:
-            bucket.probing = True  # on_rate_limited decides the pause
-            return
-        bucket.streak = 0
+        window.streak = 0
         if snapshot.daily_token_remaining == 0:
-            # The budget is spent: let one request find out when it comes back.
-            for each in self._buckets.values():
-                each.probing = True
+            self._probe_all()  # the budget is spent: one request finds out what comes next
         else:
-            bucket.probing = False
-        if snapshot.remaining is not None and snapshot.limit:
-            now = self._clock()
-            used = snapshot.limit - snapshot.remaining
-            ours = bucket.occupied(now)
+            window.probing = False
+        if remaining is not None and limit:
+            used = limit - remaining
+            ours = window.occupied(now) - window.foreign
             if used > ours:
-                current = bucket.foreign if bucket.foreign_until > now else 0
-                bucket.foreign = max(current, used - ours)
-                bucket.foreign_until = now + self.window + self.margin
-        self._dispatch(bucket)
+                current = window.foreign if window.foreign_until > now else 0
+                window.foreign = max(current, used - ours)
+                window.foreign_until = now + self.window + self.margin
+        self._dispatch_all()
 
     async def on_rate_limited(self, error: RateLimited, attempt: int) -> bool:
         if error.scope == "daily":
             self._latch_daily(error)
             return False
-        bucket = self._buckets[error.scope]
+        window = self._windows[error.scope]
         now = self._clock()
-        bucket.probing = True
+        window.probing = True
+        self._learn_down(window)
         if error.retry_after is not None:
             until = now + max(error.retry_after, 0.1) + self.margin
-        elif now < bucket.paused_until:
-            until = bucket.paused_until  # this episode's pause already covers it
+        elif now < window.paused_until:
+            until = window.paused_until  # this episode's pause already covers it
         else:
-            bucket.streak += 1
-            ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (bucket.streak - 1))
+            window.streak += 1
+            ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (window.streak - 1))
             until = now + ceiling / 2 + random.uniform(0.0, ceiling / 2)
-        if until > bucket.paused_until:
-            if bucket.paused_until <= now:
+        if until > window.paused_until:
+            if window.paused_until <= now:
                 self.pauses += 1
-            bucket.paused_until = until
-        self._schedule(bucket, now)
+            window.paused_until = until
+            self._changed("pause")
+        self._schedule(window, now)
         return True
 
-    # ------------------------------------------------------------------ internals
+    # ------------------------------------------------------------------ slots
 
-    async def _acquire(self, bucket: _Bucket) -> float:
-        refused = self._refusal()
+    async def _acquire(self, window: Window, lane: Lane, probe: bool) -> None:
+        refused = self._refusal(probe)
         if refused is not None:
             raise refused
         now = self._clock()
-        if not bucket.waiters and self._room(bucket, now):
-            self._take(bucket)
-            return now
+        ahead = window.waiters["interactive"] or (lane == "background"
+                                                  and window.waiters["background"])
+        if not ahead and self._room(window, lane, now):
+            self._take(window, lane)
+            return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        bucket.waiters.append(waiter)
-        self._schedule(bucket, now)
+        window.waiters[lane].append(waiter)
+        self._schedule(window, now)
+        self._changed("queue")
         try:
             await waiter
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                self._untake(bucket)  # granted, then cancelled before sending: give it back
+                self._untake(window, lane)  # granted, then cancelled before sending
                 self._dispatch_all()
+            else:
+                self._changed("queue")
             raise
-        return self._clock()
 
-    def _release(self, bucket: _Bucket, sent_at: float, sent: bool) -> None:
+    def _release(self, window: Window, lane: Lane, sent_at: float | None, sent: bool) -> None:
         now = self._clock()
-        self._untake(bucket)
-        if sent:
-            answered = min(now, sent_at + self.max_skew)
-            heapq.heappush(bucket.releases, answered + self.window + self.margin)
+        self._untake(window, lane)
+        if sent and sent_at is not None:
+            answered = now if self.max_skew is None else min(now, sent_at + self.max_skew)
+            heapq.heappush(window.releases[lane], answered + self.window + self.margin)
         # Deferred: the client reports the answer (observe, on_rate_limited) right after the
         # slot closes, and a 429 must pause the window before the next waiter goes.
         asyncio.get_running_loop().call_soon(self._dispatch_all)
 
-    def _room(self, bucket: _Bucket, now: float) -> bool:
-        return self._in_flight < self.max_in_flight and bucket.free(now) > 0
+    def _room(self, window: Window, lane: Lane, now: float) -> bool:
+        cap = self.max_in_flight
+        if lane == "background" and cap > 1:
+            cap -= 1  # one place in flight is the interactive lane's
+        return self._in_flight < cap and window.free(now, lane, self.paced) > 0
 
-    def _take(self, bucket: _Bucket) -> None:
-        bucket.in_flight += 1
+    def _take(self, window: Window, lane: Lane) -> None:
+        window.in_flight[lane] += 1
         self._in_flight += 1
+        self._changed("queue")
 
-    def _untake(self, bucket: _Bucket) -> None:
-        bucket.in_flight -= 1
+    def _untake(self, window: Window, lane: Lane) -> None:
+        window.in_flight[lane] -= 1
         self._in_flight -= 1
+        self._changed("queue")
 
     def _dispatch_all(self) -> None:
-        # Searches first: they are what a user waits for while lists page in the background.
-        self._dispatch(self._buckets["search"])
-        self._dispatch(self._buckets["burst"])
+        # Interactive first, then background; searches first within a lane (a user waits
+        # for them while lists page in).
+        for lane in LANES:
+            for kind in ("search", "burst"):
+                self._dispatch(self._windows[kind], lane)
+        for window in self._windows.values():
+            self._schedule(window, self._clock())
 
-    def _dispatch(self, bucket: _Bucket) -> None:
-        """Let waiting tasks go while the window has room; wake up again when it may."""
+    def _dispatch(self, window: Window, lane: Lane) -> None:
+        """Let waiting tasks of ``lane`` go while the window has room."""
         now = self._clock()
-        waiters = bucket.waiters
+        waiters = window.waiters[lane]
         while waiters:
             if waiters[0].done():  # cancelled while waiting
                 waiters.popleft()
                 continue
-            if not self._room(bucket, now):
+            if not self._room(window, lane, now):
                 break
             waiters.popleft().set_result(None)
-            self._take(bucket)
-        self._schedule(bucket, now)
+            self._take(window, lane)
 
-    def _schedule(self, bucket: _Bucket, now: float) -> None:
-        if bucket.timer is not None:
-            bucket.timer.cancel()
-            bucket.timer = None
-        if not bucket.waiters or self._in_flight >= self.max_in_flight:
+    def _schedule(self, window: Window, now: float) -> None:
+        """Wake up when room may appear in ``window`` without an answer arriving."""
+        if window.timer is not None:
+            window.timer.cancel()
+            window.timer = None
+        if not window.waiting() or self._in_flight >= self.max_in_flight:
             return  # nothing waits, or the next answer to arrive will dispatch
-        when = bucket.next_change(now)
+        when = window.next_change(now)
         if when is not None:  # else an answer in flight will dispatch
-            bucket.timer = asyncio.get_running_loop().call_later(
-                max(0.0, when - now), self._dispatch, bucket)
+            window.timer = asyncio.get_running_loop().call_later(
+                max(0.0, when - now), self._dispatch_all)
 
-    def _refusal(self) -> Refused | None:
-        if self._daily is None:
+    def _learn_down(self, window: Window) -> None:
+        """A window 429 whose answer did not say the limit: the server's limit is below what
+        the session had in the window then."""
+        occupied, window.unheaded_429 = window.unheaded_429, None
+        if window.kind != "burst" or occupied is None or not self.paced:
+            return
+        lower = max(1, occupied - 1)
+        if lower < window.limit:
+            window.limit, window.limit_source = lower, "rate_limited"
+            self._changed("limit")
+
+    def _probe_all(self) -> None:
+        for window in self._windows.values():
+            window.probing = True
+
+    # ------------------------------------------------------------------ daily budget, block
+
+    def _refusal(self, probe: bool) -> Refused | None:
+        block = self._block
+        if block is not None:
+            if self._now() < block.until:
+                return Refused(lambda method, path: _blocked(method, path, block.until))
+            self.resume()
+        daily = self._daily
+        if daily is None or probe:
             return None
-        until, error = self._daily
-        if self._now() >= until:
+        if self._now() >= daily.until:
             self.clear_daily()
             return None
-        return Refused(lambda method, path: self._daily_error(method, path, until, error))
+        return Refused(lambda method, path: self._daily_error(method, path, daily))
 
-    def _daily_error(self, method: str, path: str, until: datetime,
-                     error: RateLimited) -> RateLimited:
-        left = max(0.0, (until - self._now()).total_seconds())
+    def _daily_error(self, method: str, path: str, daily: _Daily) -> RateLimited:
+        left = max(0.0, (daily.until - self._now()).total_seconds())
         return RateLimited(429, method, path, "not sent: the daily token budget is spent",
-                           error.error_info, error.code, scope="daily", retry_after=left,
-                           resets_at=until)
+                           daily.error.error_info, daily.error.code, scope="daily",
+                           retry_after=left, resets_at=daily.until,
+                           approximate=daily.approximate)
 
     def _latch_daily(self, error: RateLimited) -> None:
-        until = error.resets_at
+        until, approximate = error.resets_at, error.approximate
         if until is None:  # an error not made from an answer: the same rule, on our clock
             until = daily_resets_at(error.retry_after, error.error_info, self._now())
-        self._daily = (until, error)
-        self._refuse_all(lambda method, path: self._daily_error(method, path, until, error))
+            approximate = daily_reset_is_approximate(error.retry_after, error.error_info)
+        daily = self._daily = _Daily(until, error, approximate)
+        self._refuse_all(lambda method, path: self._daily_error(method, path, daily))
+        self._changed("daily")
+
+    def _begin_block(self, snapshot: RateSnapshot) -> None:
+        seconds, told = block_cooldown(snapshot.retry_after)
+        now = self._now()
+        block = self._block = _Block(now, now + timedelta(seconds=seconds), told)
+        self._probe_all()
+        self._refuse_all(lambda method, path: _blocked(method, path, block.until))
+        self._changed("block")
 
     def _refuse_all(self, build: Callable[[str, str], ApiError]) -> None:
-        for bucket in self._buckets.values():
-            while bucket.waiters:
-                waiter = bucket.waiters.popleft()
-                if not waiter.done():
-                    waiter.set_exception(Refused(build))
-            self._schedule(bucket, self._clock())
+        for window in self._windows.values():
+            for lane in LANES:
+                waiters = window.waiters[lane]
+                while waiters:
+                    waiter = waiters.popleft()
+                    if not waiter.done():
+                        waiter.set_exception(Refused(build))
+            self._schedule(window, self._clock())
+        self._changed("queue")
+
+    # ------------------------------------------------------------------ events
+
+    def _changed(self, change: Change) -> None:
+        if not self._events:
+            return
+        self._changes.add(change)
+        if self._publishing:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a synchronous caller): publish now
+            self._publish()
+            return
+        self._publishing = True
+        loop.call_soon(self._publish)
+
+    def _publish(self) -> None:
+        self._publishing = False
+        changes, self._changes = frozenset(self._changes), set()
+        if changes:
+            self._events.publish(GovernorEvent(changes, self.state()))
+
+    def _window_state(self, window: Window, now: float, wall: datetime) -> WindowState:
+        paused = None
+        if window.paused_until > now:
+            paused = wall + timedelta(seconds=window.paused_until - now)
+        return WindowState(
+            kind=window.kind, limit=window.limit, limit_source=window.limit_source,
+            occupied=window.occupied(now),
+            in_flight=dict(window.in_flight),
+            queued={lane: window.queued(lane) for lane in LANES},
+            paused_until=paused)
 
 
-def _blocked(method: str, path: str) -> Blocked:
+def _blocked(method: str, path: str, until: datetime) -> Blocked:
     return Blocked(403, method, path,
                    "not sent: this session's traffic was stopped by a 403 block",
-                   "Wait for the cool-down, then call resume() on the client.")
+                   f"Traffic resumes by itself at {until:%H:%M:%S} UTC (or call resume() on "
+                   "the client).", cooldown_until=until)

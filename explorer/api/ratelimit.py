@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from types import MappingProxyType, TracebackType
 from typing import Literal, Protocol
 
@@ -35,6 +36,25 @@ def _float(value: bytes | None) -> float | None:
         return None
 
 
+def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` in seconds (it may be a number or an HTTP date); None if absent or
+    unreadable."""
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
 @dataclass(frozen=True)
 class RateSnapshot:
     """The rate-limit headers of one response (None where a header was absent).
@@ -50,8 +70,10 @@ class RateSnapshot:
         operation: ``"v2 GET /deals/{id}"``, the spec operation answered.
         taken_at: ``time.monotonic()`` when the response arrived (for pacing).
         at: the same moment in UTC (for display).
-        blocked: the answer is Pipedrive's 403 block page (a 403 that is not JSON), which
-            stops every request of the session; a JSON 403 is an ordinary refusal.
+        blocked: the answer is Pipedrive's 403 block page (Cloudflare's HTML), which stops
+            every request of the session; a JSON 403 is an ordinary refusal, and so is
+            another non-JSON 403 (a proxy's page).
+        retry_after: ``Retry-After`` in seconds, if sent (a 429's wait, a block's cool-down).
     """
 
     scope: RequestKind
@@ -66,6 +88,7 @@ class RateSnapshot:
     taken_at: float
     at: datetime
     blocked: bool = False
+    retry_after: float | None = None
 
     @classmethod
     def from_headers(
@@ -78,7 +101,10 @@ class RateSnapshot:
         for key, value in headers:
             if key[:2] in (b"x-", b"X-"):
                 found[key.lower()] = value
+            elif key[:1] in (b"r", b"R") and key.lower() == b"retry-after":
+                found[b"retry-after"] = value
         get = found.get
+        at = datetime.now(UTC)
         return cls(
             scope=scope,
             limit=_int(get(b"x-ratelimit-limit")),
@@ -90,8 +116,9 @@ class RateSnapshot:
             status=status,
             operation=operation,
             taken_at=time.monotonic(),
-            at=datetime.now(UTC),
+            at=at,
             blocked=blocked,
+            retry_after=retry_after_seconds(get(b"retry-after"), at),
         )
 
     @property
@@ -145,7 +172,11 @@ class UsageCounter:
 
 
 class Slot(Protocol):
-    """What ``Governor.slot`` returns: held while one request is in flight."""
+    """What ``Governor.slot`` returns: held while one request is in flight.
+
+    The client calls ``sending()`` right before the request leaves (after its credentials
+    are in hand); a slot closed without it was never sent, and is given back uncounted.
+    """
 
     async def __aenter__(self) -> None: ...
 
@@ -155,6 +186,8 @@ class Slot(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+    def sending(self) -> None: ...
 
 
 class Refused(Exception):
@@ -174,15 +207,19 @@ class Governor(Protocol):
 
     The client calls, for every attempt: ``async with governor.slot(kind)`` around sending
     the request and reading its response (the governor may wait there before letting it go,
-    or raise ``Refused`` to stop it unsent), ``observe(snapshot)`` with every response's
+    or raise ``Refused`` to stop it unsent; ``slot.sending()`` right before it leaves),
+    ``observe(snapshot)`` with every response's
     headers, and after every 429 ``await on_rate_limited(error, attempt)`` (``attempt``
     counts this request's 429s, from 1): the governor waits as long as it sees fit and
     answers True to send the request again or False to raise the error. A ``daily`` 429 is
     never retried whatever the answer (the governor hears it to stop later requests); after
     ``ClientConfig.max_rate_limited_retries`` 429s the error is raised too.
+
+    ``probe=True`` marks the client's own cheap request that checks whether a spent daily
+    budget is back: a governor lets it through its daily latch (it still paces it).
     """
 
-    def slot(self, kind: RequestKind) -> Slot: ...
+    def slot(self, kind: RequestKind, *, probe: bool = False) -> Slot: ...
 
     def observe(self, snapshot: RateSnapshot) -> None: ...
 
@@ -201,6 +238,9 @@ class _NoWait:
     ) -> None:
         return None
 
+    def sending(self) -> None:
+        return None
+
 
 _NO_WAIT = _NoWait()
 
@@ -208,7 +248,7 @@ _NO_WAIT = _NoWait()
 class NullGovernor:
     """No pacing: requests go at once, and a 429 is raised to the caller."""
 
-    def slot(self, kind: RequestKind) -> Slot:
+    def slot(self, kind: RequestKind, *, probe: bool = False) -> Slot:
         return _NO_WAIT
 
     def observe(self, snapshot: RateSnapshot) -> None:

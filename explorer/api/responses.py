@@ -6,7 +6,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -58,10 +57,35 @@ def is_json(response: httpx.Response) -> bool:
     return ctype == "application/json" or ctype.endswith("+json")
 
 
+_BLOCK_MARKS = (b"cloudflare", b"you have been blocked")
+
+DEFAULT_BLOCK_COOLDOWN_S = 300.0
+"""How long a 403 block lasts when the answer does not say (no ``Retry-After``): Pipedrive
+documents the block but not its length, and an early request during a block may prolong it,
+so the default errs long (5 minutes; the sandbox's own default block is 60 s)."""
+
+
 def is_block_page(response: httpx.Response) -> bool:
-    """Pipedrive's block: a 403 answered with a (Cloudflare) HTML page instead of its JSON
-    envelope. The one definition the client, the error mapping and the governor share."""
-    return response.status_code == 403 and not is_json(response)
+    """Pipedrive's abuse block: a 403 answered with Cloudflare's HTML page instead of the JSON
+    envelope. Another non-JSON 403 (a company proxy or firewall on the way refusing the
+    request) is not a block: it concerns that request only. Cloudflare's page is told by its
+    headers (``cf-ray``, ``server: cloudflare``) or, if a proxy stripped them, by its text.
+    The one definition the client, the error mapping and the governor share."""
+    if response.status_code != 403 or is_json(response):
+        return False
+    headers = response.headers
+    if "cf-ray" in headers or "cloudflare" in headers.get("server", "").lower():
+        return True
+    text = response.content[:20_000].lower()
+    return any(mark in text for mark in _BLOCK_MARKS)
+
+
+def block_cooldown(retry_after: float | None) -> tuple[float, bool]:
+    """Seconds a block lasts, and whether the answer said so (``Retry-After``) rather than
+    the default being assumed."""
+    if retry_after is not None:
+        return retry_after, True
+    return DEFAULT_BLOCK_COOLDOWN_S, False
 
 
 def _json(response: httpx.Response) -> Any:
@@ -89,53 +113,63 @@ def envelope(response: httpx.Response, snapshot: RateSnapshot, method: str,
     )
 
 
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 _IN_SECONDS = re.compile(r"\bin (\d+(?:\.\d+)?) ?s(?:ec(?:ond)?s?)?\b")
+_DAILY_TEXT = re.compile(
+    r"\bdaily\b.{0,40}?\b(?:token|budget|quota|limit)s?\b.{0,60}?"
+    r"\b(?:exhausted|spent|exceeded|reached|used up|depleted|ran out|run out)\b",
+    re.IGNORECASE | re.DOTALL)
+
+
+def says_daily(text: str | None) -> bool:
+    """Whether an error text says the daily token budget is spent (Pipedrive's wording is not
+    documented; the sandbox's is "Daily API token budget exhausted: …")."""
+    return bool(text) and _DAILY_TEXT.search(text or "") is not None
 
 
 def daily_resets_at(retry_after: float | None, error_info: str | None,
                     now: datetime) -> datetime:
     """When a spent daily token budget comes back: after ``Retry-After`` if sent, else after
     the "in N s" of the error text (the sandbox's, Pipedrive's), else at the next midnight
-    UTC (Pipedrive resets the budget at midnight server time, assumed UTC)."""
-    seconds = retry_after
-    if seconds is None and error_info:
-        found = _IN_SECONDS.search(error_info)
-        seconds = float(found.group(1)) if found else None
+    UTC, which is a guess (see ``daily_reset_is_approximate``)."""
+    seconds = _told_seconds(retry_after, error_info)
     if seconds is not None:
         return now + timedelta(seconds=seconds)
     day = now.astimezone(UTC)
     return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
 
 
+def daily_reset_is_approximate(retry_after: float | None, error_info: str | None) -> bool:
+    """Whether ``daily_resets_at`` had to guess. Pipedrive resets the budget "at midnight at
+    server's timezone which may not be aligned with timezone of customer location": without
+    ``Retry-After`` or an "in N s", midnight UTC may be hours off."""
+    return _told_seconds(retry_after, error_info) is None
+
+
+def _told_seconds(retry_after: float | None, error_info: str | None) -> float | None:
+    if retry_after is not None:
+        return retry_after
+    found = _IN_SECONDS.search(error_info) if error_info else None
+    return float(found.group(1)) if found else None
+
+
 def _rate_limited(response: httpx.Response, snapshot: RateSnapshot, kind: RequestKind,
-                  cost: int, fields: tuple[int, str, str, str, str | None, str | None]
-                  ) -> RateLimited:
+                  fields: tuple[int, str, str, str, str | None, str | None]) -> RateLimited:
+    """A 429 is the daily budget only when the budget says so: ``x-daily-ratelimit-token-
+    remaining: 0``, or (the daily headers absent) an error text saying the budget is spent.
+    Anything else is a window 429, whatever ``x-ratelimit-remaining`` shows: a search answer
+    may carry the general window's counters, which have room while the search window has
+    none."""
     daily_left = snapshot.daily_token_remaining
-    # A 429 while the window still has room, or with fewer tokens left than the request
-    # costs, is the daily budget; Pipedrive's clients key on daily remaining 0.
-    daily = (daily_left is not None and (daily_left == 0 or daily_left < cost)) or (
-        snapshot.remaining is not None and snapshot.remaining > 0)
-    retry_after = _retry_after(response.headers.get("retry-after"))
+    if daily_left is not None:
+        daily = daily_left == 0
+    else:
+        daily = says_daily(fields[3]) or says_daily(fields[4])
+    retry_after = snapshot.retry_after
     now = datetime.now(UTC)
     if daily:
         return RateLimited(*fields, scope="daily", retry_after=retry_after,
-                           resets_at=daily_resets_at(retry_after, fields[4], now))
+                           resets_at=daily_resets_at(retry_after, fields[4], now),
+                           approximate=daily_reset_is_approximate(retry_after, fields[4]))
     if retry_after is None:
         retry_after = snapshot.reset_seconds
     resets_at = None if retry_after is None else now + timedelta(seconds=retry_after)
@@ -143,7 +177,7 @@ def _rate_limited(response: httpx.Response, snapshot: RateSnapshot, kind: Reques
 
 
 def api_error(response: httpx.Response, snapshot: RateSnapshot, method: str, path: str,
-               kind: RequestKind, cost: int) -> ApiError:
+              kind: RequestKind) -> ApiError:
     status = response.status_code
     body = _json(response) if is_json(response) else None
     if isinstance(body, dict):
@@ -157,18 +191,33 @@ def api_error(response: httpx.Response, snapshot: RateSnapshot, method: str, pat
         return Unauthorized(*fields)
     if status == 403:
         if snapshot.blocked:
-            return Blocked(status, method, path,
-                           "blocked: Pipedrive answered with an HTML page instead of JSON, "
-                           "which it does for a token that kept sending after 429s",
-                           "All requests of this session are stopped; wait for the cool-down "
-                           "(minutes), then resume.")
+            return _blocked(snapshot, method, path)
+        if body is None:
+            return Forbidden(status, method, path,
+                             f"HTTP 403 {response.reason_phrase} (not JSON, and not Pipedrive's "
+                             "block page): something between this computer and Pipedrive (a "
+                             "proxy or firewall) refused the request",
+                             "Only this request was refused; check the network's proxy or "
+                             "firewall rules if it keeps happening.")
         return Forbidden(*fields)
     if status == 404:
         return NotFound(*fields)
     if status in (400, 422):
         return ValidationFailed(*fields)
     if status == 429:
-        return _rate_limited(response, snapshot, kind, cost, fields)
+        return _rate_limited(response, snapshot, kind, fields)
     if status >= 500:
         return ServerError(*fields)
     return ApiError(*fields)
+
+
+def _blocked(snapshot: RateSnapshot, method: str, path: str) -> Blocked:
+    seconds, told = block_cooldown(snapshot.retry_after)
+    until = snapshot.at + timedelta(seconds=seconds)
+    how = "" if told else " (Pipedrive did not say how long; assumed)"
+    return Blocked(403, method, path,
+                   "blocked: Pipedrive answered with its block page (Cloudflare's HTML) "
+                   "instead of JSON, which it does for a token that kept sending after 429s",
+                   f"All requests of this session are stopped until {until:%H:%M:%S} UTC"
+                   f"{how}; they resume by themselves then.",
+                   cooldown_until=until, retry_after=seconds)

@@ -156,7 +156,7 @@ class RecordingGovernor:
         self.observed: list[RateSnapshot] = []
         self.limited: list[tuple[str, int]] = []
 
-    def slot(self, kind: RequestKind) -> Slot:
+    def slot(self, kind: RequestKind, *, probe: bool = False) -> Slot:
         self.kinds.append(kind)
         return NullGovernor().slot(kind)
 
