@@ -58,13 +58,14 @@ class DailyState:
 
     ``approximate``: the reset time is a guess (midnight UTC) because the answer did not say;
     Pipedrive resets at midnight in its server's timezone, which may be hours away from it.
-    The governor then asks the server with one cheap request every ``probe_every`` seconds
-    and lifts the latch as soon as one succeeds.
+    So, exact or not, the client asks the server with one cheap request every
+    ``probe_every`` seconds (a 429 costs no tokens) and the latch lifts as soon as one
+    succeeds.
     """
 
     resets_at: datetime
     approximate: bool
-    probe_every: float | None
+    probe_every: float
 
 
 @dataclass(frozen=True)

@@ -248,8 +248,7 @@ class RateGovernor:
         now, wall = self._clock(), self._now()
         windows = {kind: self._window_state(w, now, wall) for kind, w in self._windows.items()}
         daily = None if self._daily is None else DailyState(
-            self._daily.until, self._daily.approximate,
-            self.daily_probe_interval if self._daily.approximate else None)
+            self._daily.until, self._daily.approximate, self.daily_probe_interval)
         block = None if self._block is None else BlockState(
             self._block.since, self._block.until,
             "retry_after" if self._block.told else "default")
