@@ -7,16 +7,19 @@ API token) serves the demo data. The ids of the first ``count`` deals are read f
 the limiter's windows are reset through the admin endpoint, so the listing spends nothing of
 the timed run's window); then one ``PipedriveClient`` session with a ``RateGovernor`` launches
 all the PATCHes at once (``asyncio.gather``), each changing one deal's title, and the
-governor paces them. The floor is what the limit allows: ``count / 100 × 2 s`` (20 s for
-1,000). A client that starts the first 100 at once and each following 100 as the window
-frees them starts its last hundred at 18 s, so the figure can fall below 1.
+governor paces them. The floor is what the limit allows: the first window is free (the
+first 100 go at once into an empty window) and each following 100 as the window frees them,
+so the last hundred start no earlier than ``(count / 100 - 1) × 2 s`` (18 s for 1,000) and
+the run cannot end before that. (Dividing by ``count / 100 × 2 s`` = 20 s instead flattered
+the figure by 10 %.)
 
-``--margin`` and ``--max-skew`` set the governor's accounting (see ``RateGovernor``):
-``--max-skew 0`` counts each request from its send time instead of its answer, which is how
-arrival jitter turns into 429s (measured on loopback: 1 to 45 × 429 per run with margins of
-0–20 ms, 0 only from about 100 ms on, which the answer-based default does not need).
-The last line is the figure: elapsed, floor, their ratio (goal ≤ 1.05) and the 429s the
-sandbox sent (goal 0).
+``--margin`` and ``--max-skew`` set the governor's accounting (see ``RateGovernor``): a
+request holds its place until a window after its answer (``max_skew`` unset), because the
+server counts it on arrival; ``--max-skew 0`` counts each request from its send time
+instead, which is how arrival jitter turns into 429s (measured on loopback: 1 to 45 × 429
+per run with margins of 0–20 ms).
+The last line is the figure: elapsed, floor, their ratio (goal: close to 1) and the 429s
+the sandbox sent (goal 0).
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ WINDOW_S = 2.0
 
 
 
-async def run(url: str, token: str, count: int, margin: float, max_skew: float) -> str:
+async def run(url: str, token: str, count: int, margin: float,
+              max_skew: float | None) -> str:
     config = ClientConfig(base_url=url)
     auth = ApiTokenProvider(token)
     async with httpx.AsyncClient(base_url=url, headers={"x-api-token": token},
@@ -64,11 +68,11 @@ async def run(url: str, token: str, count: int, margin: float, max_skew: float) 
         assert [deal["id"] for deal in updated] == ids
         stats = (await admin.get("/_sandbox/stats")).json()["stats"]
 
-    floor = count / PREMIUM_BURST * WINDOW_S
+    floor = (-(-count // PREMIUM_BURST) - 1) * WINDOW_S  # the last batch's earliest start
     limited = stats["rate_limited"]
     print(f"{count} PATCH /api/v2/deals/{{id}} at premium ({PREMIUM_BURST} per {WINDOW_S:g} s),"
           f" max_in_flight={config.max_in_flight}, margin={margin:g} s, "
-          f"max_skew={max_skew:g} s")
+          f"max_skew={max_skew} s")
     print(f"  sandbox: {stats['requests']['total']} requests, statuses {stats['statuses']}, "
           f"{stats['blocked']} blocked; client: {client.usage!r}")
     print(f"  throughput {count / elapsed:.1f} requests/s (limit {PREMIUM_BURST / WINDOW_S:g}/s)")
@@ -83,8 +87,11 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--size", default="small", help="demo data: small or medium")
     parser.add_argument("--margin", type=float, default=RateGovernor().margin)
-    parser.add_argument("--max-skew", type=float, default=RateGovernor().max_skew)
+    parser.add_argument("--max-skew", type=float, default=RateGovernor().max_skew,
+                        help="cap the wait for an answer (default: none)")
     args = parser.parse_args()
+    if args.count <= PREMIUM_BURST:
+        parser.error(f"--count must exceed one window ({PREMIUM_BURST}) for a floor above 0")
     with sandbox_process("--plan", "premium", "--size", args.size) as (url, token):
         print(f"sandbox --plan premium --size {args.size} at {url}")
         figure = asyncio.run(run(url, token, args.count, args.margin, args.max_skew))

@@ -1,0 +1,139 @@
+"""A click during a bulk job: 1,000 background PATCHes at the growth plan, and an interactive
+GET every 0.5 s while they run.
+
+Run: ``.venv/bin/python tests/benchmarks/bench_click.py [--count 1000] [--every 0.5]``.
+
+A sandbox server process on 127.0.0.1 (``--plan growth``: 40 requests per rolling 2 s per API
+token) serves the demo data. The ids of the first ``count`` deals are read first (then the
+limiter's windows and statistics are reset through the admin endpoint). One
+``PipedriveClient`` session with a ``RateGovernor`` then starts the job in the background lane
+(``with client.lane("background")``: every PATCH at once, ``asyncio.gather``, each changing one
+deal's title) and, from the same session in the default interactive lane, one ``GET
+/api/v2/deals/{id}`` every ``--every`` seconds until the job is done, each as its own task
+(a click does not wait for the previous one).
+
+Figures:
+
+- **click wait**: from the call to the answer of each interactive GET (what the user waits
+  for); goal p95 ≤ 0.5 s. Without lanes a click queues behind the job's backlog (the issue
+  measured 9.1 s behind 200 PATCHes).
+- **job**: the job's elapsed time ÷ its floor; goal ≤ 1.15. The floor is what the limit
+  allows the job alone: the first window is free, so the last 40 PATCHes start no earlier
+  than ``(count / 40 - 1) × 2 s`` (48 s for 1,000). The clicks are sent through the same
+  window, so the job cannot actually reach that floor: the floor of everything the window
+  carried (job and clicks) is printed beside it.
+- **429s** the sandbox sent; goal 0.
+
+The last line is the figure: ``ratio_to_limit`` is the job's elapsed ÷ its floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+
+import httpx
+from harness import sandbox_process
+
+from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient
+from explorer.api.governor import RateGovernor
+
+GROWTH_BURST = 40
+WINDOW_S = 2.0
+
+
+def floor_s(requests: int) -> float:
+    """The earliest the last of ``requests`` can start: the first window is free."""
+    return (-(-requests // GROWTH_BURST) - 1) * WINDOW_S
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+async def deal_ids(client: PipedriveClient, count: int) -> list[int]:
+    ids: list[int] = []
+    async for deal in client.iterate("deals", params={"sort_by": "id"}):
+        ids.append(deal["id"])
+        if len(ids) == count:
+            break
+    if len(ids) < count:
+        raise SystemExit(f"only {len(ids)} deals in the data set; use --size medium")
+    return ids
+
+
+async def run(url: str, token: str, count: int, every: float) -> str:
+    config = ClientConfig(base_url=url)
+    auth = ApiTokenProvider(token)
+    async with httpx.AsyncClient(base_url=url, headers={"x-api-token": token},
+                                 timeout=30) as admin:
+        async with PipedriveClient(config, auth, governor=RateGovernor()) as client:
+            ids = await deal_ids(client, count)
+        (await admin.post("/_sandbox/limits/reset")).raise_for_status()
+        (await admin.post("/_sandbox/stats/reset")).raise_for_status()
+
+        waits: list[float] = []
+
+        async def click(deal_id: int) -> None:
+            asked = time.perf_counter()
+            deal = await client.get("deals", deal_id)
+            waits.append(time.perf_counter() - asked)
+            assert deal["id"] == deal_id
+
+        governor = RateGovernor(max_in_flight=config.max_in_flight)
+        async with PipedriveClient(config, auth, governor=governor) as client:
+            started = time.perf_counter()
+            with client.lane("background"):
+                job = asyncio.gather(*(
+                    client.update("deals", deal_id, {"title": f"Bench click {n}"})
+                    for n, deal_id in enumerate(ids)))
+            clicks: list[asyncio.Future[None]] = []
+            while not job.done():
+                clicks.append(asyncio.ensure_future(click(ids[len(clicks) * 7 % count])))
+                await asyncio.wait([job], timeout=every)
+            elapsed = time.perf_counter() - started
+            updated = job.result()
+            await asyncio.gather(*clicks)
+        assert [deal["id"] for deal in updated] == ids
+        stats = (await admin.get("/_sandbox/stats")).json()["stats"]
+
+    floor, shared = floor_s(count), floor_s(count + len(clicks))
+    limited = stats["rate_limited"]
+    print(f"{count} background PATCH /api/v2/deals/{{id}} at growth ({GROWTH_BURST} per "
+          f"{WINDOW_S:g} s) and an interactive GET every {every:g} s: {len(clicks)} clicks")
+    print(f"  sandbox: {stats['requests']['total']} requests, statuses {stats['statuses']}, "
+          f"{stats['blocked']} blocked; client: {client.usage!r}")
+    print(f"  click wait: median {statistics.median(waits):.3f} s, p95 {p95(waits):.3f} s, "
+          f"max {max(waits):.3f} s (goal p95 <= 0.5 s)")
+    print(f"  job: {elapsed:.2f} s; floor {floor:g} s for the job alone (ratio "
+          f"{elapsed / floor:.3f}, goal <= 1.15), {shared:g} s for the job and the clicks "
+          f"together (ratio {elapsed / shared:.3f})")
+    failed = [what for what, bad in (("429s", limited), ("click p95", p95(waits) > 0.5),
+                                     ("job ratio", elapsed / floor > 1.15)) if bad]
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
+    return (f"p95_click_s={p95(waits):.3f} elapsed_s={elapsed:.2f} floor_s={floor:g} "
+            f"ratio_to_limit={elapsed / floor:.3f} rate_limited={limited}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--every", type=float, default=0.5, help="seconds between clicks")
+    parser.add_argument("--size", default="small", help="demo data: small or medium")
+    args = parser.parse_args()
+    if args.count <= GROWTH_BURST:
+        parser.error(f"--count must exceed one window ({GROWTH_BURST}) for a floor above 0")
+    with sandbox_process("--plan", "growth", "--size", args.size) as (url, token):
+        print(f"sandbox --plan growth --size {args.size} at {url}")
+        figure = asyncio.run(run(url, token, args.count, args.every))
+    print(figure)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
