@@ -25,7 +25,7 @@ from explorer.api.events import (
     WindowState,
 )
 from explorer.api.lanes import LANES, Lane
-from explorer.api.ratelimit import RateSnapshot, Refused, RequestKind, Slot
+from explorer.api.ratelimit import SEARCH_LIMIT, RateSnapshot, Refused, RequestKind, Slot
 from explorer.api.responses import block_cooldown, daily_reset_is_approximate, daily_resets_at
 from explorer.api.window import Window
 
@@ -40,8 +40,6 @@ BURST_LIMITS: dict[AuthKind, dict[Plan, int]] = {
     "oauth": {"lite": 80, "growth": 160, "premium": 400, "ultimate": 480},
 }
 """Pipedrive's documented burst limits per 2-second window, by auth kind and plan."""
-SEARCH_LIMIT = 10
-"""Pipedrive's documented search limit per 2-second window, on every plan and auth kind."""
 
 
 def _sent(exc: BaseException | None) -> bool:
@@ -129,7 +127,8 @@ class RateGovernor:
       client shares the token: its use is added for a window.
     - **429**: the window pauses for every task of the session at once for ``Retry-After``
       if sent, else ``x-ratelimit-reset``, else exponential backoff with jitter (one pause per
-      episode, not one per task); then one probe goes before the rest.
+      episode, not one per task; a search 429 that does not say pauses one window); then
+      one probe goes before the rest.
     - **Daily budget**: a daily 429 latches the session: later requests are refused at once
       with ``RateLimited(scope="daily")`` unsent, until the reset (``Retry-After``, else the
       error text's "in N s", else midnight UTC, which is only approximate: Pipedrive resets
@@ -303,6 +302,9 @@ class RateGovernor:
             until = now + max(error.retry_after, 0.1) + self.margin
         elif now < window.paused_until:
             until = window.paused_until  # this episode's pause already covers it
+        elif window.kind == "search":
+            # The documented window: whatever filled it leaves within one window.
+            until = now + self.window + self.margin
         else:
             window.streak += 1
             ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (window.streak - 1))

@@ -16,6 +16,8 @@ from explorer.api.errors import ApiError, RateLimited
 
 RequestKind = Literal["burst", "search"]
 """Which window a request counts against: search endpoints have their own (10 per 2 s)."""
+SEARCH_LIMIT = 10
+"""Pipedrive's documented search limit per 2-second window, on every plan and auth kind."""
 
 
 def _int(value: bytes | None) -> int | None:

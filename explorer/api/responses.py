@@ -23,7 +23,7 @@ from explorer.api.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from explorer.api.ratelimit import RateSnapshot, RequestKind
+from explorer.api.ratelimit import SEARCH_LIMIT, RateSnapshot, RequestKind
 
 JSON = dict[str, Any]
 
@@ -170,7 +170,9 @@ def _rate_limited(response: httpx.Response, snapshot: RateSnapshot, kind: Reques
         return RateLimited(*fields, scope="daily", retry_after=retry_after,
                            resets_at=daily_resets_at(retry_after, fields[4], now),
                            approximate=daily_reset_is_approximate(retry_after, fields[4]))
-    if retry_after is None:
+    counters_are_its_own = kind != "search" or snapshot.limit in (None, SEARCH_LIMIT)
+    if retry_after is None and counters_are_its_own:
+        # (A search answer carrying the general window's counters has that window's reset.)
         retry_after = snapshot.reset_seconds
     resets_at = None if retry_after is None else now + timedelta(seconds=retry_after)
     return RateLimited(*fields, scope=kind, retry_after=retry_after, resets_at=resets_at)
