@@ -122,7 +122,8 @@ def format_money(amount: float, currency: str | None, locale: str = "en_US",
     if not currency:
         return f"{sign}{digits}"
     symbol = str(info.get("symbol") or SYMBOLS.get(currency) or currency)
-    space = " " if fmt.symbol_space or symbol == currency else ""
+    # A symbol that ends in a letter ("kr", "pts") is set apart from the digits.
+    space = " " if fmt.symbol_space or symbol == currency or symbol[-1:].isalpha() else ""
     if not fmt.symbol_first:
         return f"{sign}{digits}{space}{symbol}"
     if sign and fmt.negative_money:
