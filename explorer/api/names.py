@@ -126,8 +126,24 @@ class NameCache:
     async def load_records(self, name: str, records: Iterable[Mapping[str, Any]],
                            catalog: FieldCatalog | None = None) -> None:
         """Fill the cache for every id the records refer to (built-in keys, and with a loaded
-        ``catalog`` their user/person/organization custom fields) and the currencies."""
+        ``catalog`` their user/person/organization custom fields) and the currencies. Names
+        the records carry already (v1 ``{"value": 7, "name": …}``, search ``{"id", "name"}``)
+        are kept and not asked for."""
+        records = list(records)
+        for record in records:
+            for key, kind in display.ID_KEYS.items():
+                self.remember(kind, record.get(key))
+            for key, kind in (("person", "person"), ("organization", "organization")):
+                self.remember(kind, record.get(key))
         await self.prefetch(references(name, records, catalog))
+
+    def remember(self, kind: str, reference: Any) -> None:
+        """Keep the name a reference carries (``{"id"|"value": 7, "name": "Ann"}``)."""
+        if not isinstance(reference, dict) or kind not in BATCHED:
+            return
+        ident, name = _ident(reference), reference.get("name")
+        if ident is not None and isinstance(name, str) and name:
+            self._names[(kind, ident)] = name
 
     def forget(self, kind: str | None = None) -> None:
         """Drop cached names (of one kind): renamed records show their new names next time."""

@@ -131,3 +131,15 @@ async def test_money_uses_the_account_currencies(client: PipedriveClient) -> Non
 async def test_unknown_kind_is_refused(client: PipedriveClient) -> None:
     with pytest.raises(ValueError, match="no names for 'deal'"):
         await NameCache(client).fetch("deal", [1])
+
+
+async def test_names_in_search_results_are_kept(app: SandboxApp, client: PipedriveClient) -> None:
+    deal = await anext(d async for d in client.iterate("deals") if d.get("person_id"))
+    word = max(deal["title"].split(), key=len)
+    found = await client.search_entity("deals", word, person_id=deal["person_id"])
+    names = NameCache(client)
+    app.state.stats.reset()
+    await names.load_records("deals", found.records())
+    assert "getPersons" not in counted(app)  # the items carry their person's name
+    person = await client.get("persons", deal["person_id"])
+    assert names.resolve("person", deal["person_id"]) == person["name"]
