@@ -89,10 +89,25 @@ def validate(field: Field, value: Any) -> Any:
     wanted = schema_type(field)
     if wanted == "boolean":
         return _flag(field, value)
-    checked = _by_type(field, value)
+    if wanted in ("integer", "number") and field.type in _TEXT_TYPES:
+        # The spec's body takes a number where the catalog says text (a product's category).
+        if not _number(value):
+            raise _fail(field, "a number", value)
+        checked = value
+    else:
+        checked = _by_type(field, value)
     if wanted == "integer":
         return _whole(field, checked)
+    if wanted in _JSON_TYPES and not isinstance(checked, _JSON_TYPES[wanted]):
+        # Whatever the catalog says, the body must carry the spec's type.
+        raise _fail(field, _JSON_NAMES[wanted], value)
     return checked
+
+
+_TEXT_TYPES = frozenset({"varchar", "varchar_auto", "phone", "text", "varchar_options"})
+_JSON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "string": str, "number": (int, float), "array": list, "object": dict}
+_JSON_NAMES = {"string": "text", "number": "a number", "array": "a list", "object": "an object"}
 
 
 def _flag(field: Field, value: Any) -> bool:

@@ -134,3 +134,21 @@ async def test_whole_number_fields_refuse_fractions(
         validate(as_int, 1.5)
     assert validate(as_int, 12.0) == 12
     assert validate(months, 1.5) == 1.5  # a double keeps its decimals
+
+
+async def test_the_body_carries_the_spec_type_whatever_the_catalog_says(
+    app: SandboxApp, client: PipedriveClient, catalog: FieldCatalog
+) -> None:
+    category = catalog.field("products", "Category")
+    assert category.type == "varchar"  # the catalog; PATCH /products/{id} takes a number
+    await refused(app, catalog, "products", {"Category": "Hardware"}, "'Category'", "a number")
+    product = await anext(aiter(client.iterate("products")))
+    body = catalog.write_body("products", {"Category": 3})
+    assert body == {"category": 3}
+    assert (await client.update("products", product["id"], body))["id"] == product["id"]
+    # A product's prices are a list of {price, currency}.
+    await refused(app, catalog, "products", {"Price": 10}, "'Price'", '"price": 10')
+    body = catalog.write_body("products", {"Price": {"price": 10, "currency": "EUR"}})
+    assert body == {"prices": [{"price": 10, "currency": "EUR"}]}
+    updated = await client.update("products", product["id"], body)
+    assert [(p["price"], p["currency"]) for p in updated["prices"]] == [(10, "EUR")]
