@@ -212,3 +212,37 @@ def test_resets_at_midnight_is_marked_approximate() -> None:
     assert daily_reset_is_approximate(None, "Daily budget spent")
     assert not daily_reset_is_approximate(None, "resets at midnight, in 900 s")
     assert not daily_reset_is_approximate(60.0, None)
+
+
+class StaleOnce:
+    """Credentials that go stale once while the request waits for its slot."""
+
+    def __init__(self) -> None:
+        self.inner = ApiTokenProvider(DEFAULT_TOKEN)
+        self.renewed = 0
+        self.stale = 1
+
+    async def headers(self) -> dict[str, str]:
+        self.renewed += 1
+        return await self.inner.headers()
+
+    def current_headers(self) -> dict[str, str] | None:
+        if self.stale:
+            self.stale -= 1
+            return None
+        return self.inner.current_headers()
+
+    async def on_unauthorized(self) -> bool:
+        return False
+
+
+async def test_credentials_gone_stale_in_the_queue_give_the_slot_back_uncounted(
+    app: SandboxApp, config: ClientConfig
+) -> None:
+    auth = StaleOnce()
+    governor = RateGovernor()
+    async with PipedriveClient(config, auth, governor=governor) as client:
+        assert (await client.get("deals", 1))["id"] == 1
+        assert auth.renewed == 2  # renewed outside the slot, then sent
+        assert governor.occupied("burst") == 1  # the given-back slot left no trace
+    assert app.state.stats.requests["getDeal"] == 1 and client.usage.total_requests == 1

@@ -7,6 +7,7 @@ growth plan, API token, real time; counts from the sandbox's statistics)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient, RateGo
 from explorer.api.errors import RateLimited
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
 from explorer.sandbox.config import LimitConfig, SandboxConfig
+from explorer.sandbox.routing import Clock
 from tests.conftest import BASE_URL
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -79,7 +81,7 @@ async def test_a_search_429_is_the_search_window_not_the_daily_budget(
 
 
 async def test_a_spent_budget_is_daily_in_every_variant(
-    app: SandboxApp, config: ClientConfig
+    app: SandboxApp, config: ClientConfig, clock: Clock
 ) -> None:
     app.state.limiter.reconfigure(LimitConfig(enabled=True, budget=2, **_switches(app)))
     governor = RateGovernor(daily_probe_interval=0.05)
@@ -89,13 +91,17 @@ async def test_a_spent_budget_is_daily_in_every_variant(
         with pytest.raises(RateLimited) as caught:
             await client.get("deals", 3)
         assert caught.value.scope == "daily" and governor.daily_resets_at is not None
+        # The session waits for the server's own midnight (its timezone's), which it said.
+        budget = app.state.limiter.snapshot()["daily_budget"]
+        server_reset = datetime.fromisoformat(budget["resets_at"].replace("Z", "+00:00"))
+        assert abs((governor.daily_resets_at - server_reset).total_seconds()) < 5
         sent = app.state.stats.requests["getDeal"]
         with pytest.raises(RateLimited, match="not sent"):
             await client.get("deals", 4)
         assert app.state.stats.requests["getDeal"] == sent
-        # The server's day turns (at its own midnight): a probe notices, the latch lifts.
+        # The server's day turns: a probe notices at once, not at the session's estimate.
         app.state.limiter.reconfigure(LimitConfig(enabled=True, budget=100, **_switches(app)))
-        app.state.limiter.reset()
+        clock.advance((server_reset - clock.now()).total_seconds() + 1)
         for _ in range(100):
             if governor.daily_resets_at is None:
                 break
