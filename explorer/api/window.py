@@ -26,9 +26,9 @@ class Window:
     ``x-ratelimit-remaining``; they leave ``foreign_until``.
 
     The background lane leaves a ``reserve`` of the window to the interactive lane:
-    interactive requests already in the window count against it, so a background job and a
-    user clicking at a steady pace together still fill the window, while a click always finds
-    room (or the very next slot to free up) instead of queueing behind the job.
+    interactive requests already in the window count against it (and beyond it one place
+    stays free), so a background job and a user clicking at a steady pace together still
+    fill the window, while a click finds room at once instead of queueing behind the job.
     """
 
     __slots__ = ("foreign", "foreign_until", "in_flight", "kind", "limit", "limit_source",
@@ -87,8 +87,10 @@ class Window:
         if not paced:
             return PLENTY
         free = self.limit - self.occupied(now)
-        if lane == "background":
-            free -= max(0, self.reserve - self.occupied(now, "interactive"))
+        if lane == "background" and self.reserve:
+            # Interactive requests in the window use up the reserve; beyond it one place
+            # stays free, so the next click still finds room instead of waiting for one.
+            free -= max(self.reserve - self.occupied(now, "interactive"), 1)
         return min(free, 1 - self.flying()) if self.probing else free
 
     def next_change(self, now: float) -> float | None:

@@ -213,12 +213,13 @@ async def test_interactive_requests_in_the_window_count_against_the_reserve() ->
     clock = FakeClock()
     governor = RateGovernor(clock=clock)
     governor.observe(answer(limit=40, remaining=40))
-    for _ in range(6):  # clicks already hold more than the reserve
+    for _ in range(6):  # clicks already hold more than the reserve (4)
         await send(governor)
-    with lanes.background():  # the job fills the rest: nothing is left idle
-        for _ in range(34):
+    with lanes.background():  # the job takes all but one place: the next click's
+        for _ in range(33):
             assert await granted_at_once(governor)
         assert not await granted_at_once(governor)
+    assert await granted_at_once(governor)
 
 
 async def test_queued_interactive_requests_go_before_queued_background_ones() -> None:
