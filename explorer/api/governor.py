@@ -9,11 +9,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Literal
 
 from explorer.api import lanes
-from explorer.api.errors import ApiError, Blocked, PipedriveError, RateLimited, TransportError
+from explorer.api.errors import ApiError, Blocked, RateLimited
 from explorer.api.events import (
     BlockState,
     Change,
@@ -22,12 +21,11 @@ from explorer.api.events import (
     GovernorState,
     Publisher,
     Subscriber,
-    WindowState,
 )
 from explorer.api.lanes import LANES, Lane
 from explorer.api.ratelimit import SEARCH_LIMIT, RateSnapshot, Refused, RequestKind, Slot
 from explorer.api.responses import block_cooldown, daily_reset_is_approximate, daily_resets_at
-from explorer.api.window import Window
+from explorer.api.window import GovernedSlot, Window
 
 WINDOW_SECONDS = 2.0
 """Pipedrive's burst and search windows roll over 2 seconds."""
@@ -40,42 +38,6 @@ BURST_LIMITS: dict[AuthKind, dict[Plan, int]] = {
     "oauth": {"lite": 80, "growth": 160, "premium": 400, "ultimate": 480},
 }
 """Pipedrive's documented burst limits per 2-second window, by auth kind and plan."""
-
-
-def _sent(exc: BaseException | None) -> bool:
-    """Whether a request that ``sending()`` marked, and whose slot closed with ``exc``, may
-    have reached the server (a cancelled one may have: it is counted)."""
-    if isinstance(exc, TransportError):
-        return exc.may_have_arrived
-    return not isinstance(exc, PipedriveError) or exc is None
-
-
-class _GovernedSlot:
-    __slots__ = ("_governor", "_lane", "_probe", "_sent_at", "_window")
-
-    def __init__(self, governor: RateGovernor, window: Window, lane: Lane,
-                 probe: bool) -> None:
-        self._governor = governor
-        self._window = window
-        self._lane = lane
-        self._probe = probe
-        self._sent_at: float | None = None
-
-    async def __aenter__(self) -> None:
-        await self._governor._acquire(self._window, self._lane, self._probe)
-
-    def sending(self) -> None:
-        self._sent_at = self._governor._clock()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        sent_at = self._sent_at
-        self._governor._release(self._window, self._lane, sent_at,
-                                sent_at is not None and _sent(exc))
 
 
 @dataclass(frozen=True)
@@ -245,7 +207,7 @@ class RateGovernor:
 
     def state(self) -> GovernorState:
         now, wall = self._clock(), self._now()
-        windows = {kind: self._window_state(w, now, wall) for kind, w in self._windows.items()}
+        windows = {kind: w.state(now, wall) for kind, w in self._windows.items()}
         daily = None if self._daily is None else DailyState(
             self._daily.until, self._daily.approximate, self.daily_probe_interval)
         block = None if self._block is None else BlockState(
@@ -256,7 +218,7 @@ class RateGovernor:
     # ------------------------------------------------------------------ the Governor protocol
 
     def slot(self, kind: RequestKind, *, probe: bool = False) -> Slot:
-        return _GovernedSlot(self, self._windows[kind], lanes.current(), probe)
+        return GovernedSlot(self, self._windows[kind], lanes.current(), probe)
 
     def observe(self, snapshot: RateSnapshot) -> None:
         if snapshot.blocked:
@@ -331,8 +293,8 @@ class RateGovernor:
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         window.waiters[lane].append(waiter)
-        self._schedule(window, now)
         self._changed("queue")
+        self._dispatch_all()  # (waiters ahead may have been cancelled meanwhile)
         try:
             await waiter
         except asyncio.CancelledError:
@@ -490,17 +452,6 @@ class RateGovernor:
         changes, self._changes = frozenset(self._changes), set()
         if changes:
             self._events.publish(GovernorEvent(changes, self.state()))
-
-    def _window_state(self, window: Window, now: float, wall: datetime) -> WindowState:
-        paused = None
-        if window.paused_until > now:
-            paused = wall + timedelta(seconds=window.paused_until - now)
-        return WindowState(
-            kind=window.kind, limit=window.limit, limit_source=window.limit_source,
-            occupied=window.occupied(now),
-            in_flight=dict(window.in_flight),
-            queued={lane: window.queued(lane) for lane in LANES},
-            paused_until=paused)
 
 
 def _blocked(method: str, path: str, until: datetime) -> Blocked:

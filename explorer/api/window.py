@@ -1,5 +1,5 @@
 """One rolling window (burst or search) as the rate governor models it: what occupies it,
-who waits for it, and how much of it each lane may use."""
+who waits for it, how much of it each lane may use; and the slot a request holds in it."""
 
 from __future__ import annotations
 
@@ -7,12 +7,66 @@ import asyncio
 import heapq
 import math
 from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Protocol
 
-from explorer.api.events import LimitSource
+from explorer.api.errors import PipedriveError, TransportError
+from explorer.api.events import LimitSource, WindowState
 from explorer.api.lanes import LANES, Lane
 from explorer.api.ratelimit import RequestKind
 
 PLENTY = 1 << 30
+
+
+class SlotOwner(Protocol):
+    """What a slot needs of the governor that granted it."""
+
+    _clock: Callable[[], float]
+
+    async def _acquire(self, window: Window, lane: Lane, probe: bool) -> None: ...
+
+    def _release(self, window: Window, lane: Lane, sent_at: float | None,
+                 sent: bool) -> None: ...
+
+
+def _sent(exc: BaseException | None) -> bool:
+    """Whether a request that ``sending()`` marked, and whose slot closed with ``exc``, may
+    have reached the server (a cancelled one may have: it is counted)."""
+    if isinstance(exc, TransportError):
+        return exc.may_have_arrived
+    return not isinstance(exc, PipedriveError) or exc is None
+
+
+class GovernedSlot:
+    __slots__ = ("_governor", "_lane", "_probe", "_sent_at", "_window")
+
+    def __init__(self, governor: SlotOwner, window: Window, lane: Lane,
+                 probe: bool) -> None:
+        self._governor = governor
+        self._window = window
+        self._lane = lane
+        self._probe = probe
+        self._sent_at: float | None = None
+
+    async def __aenter__(self) -> None:
+        await self._governor._acquire(self._window, self._lane, self._probe)
+
+    def sending(self) -> None:
+        self._sent_at = self._governor._clock()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        sent_at = self._sent_at
+        self._governor._release(self._window, self._lane, sent_at,
+                                sent_at is not None and _sent(exc))
+
+
 
 
 class Window:
@@ -108,3 +162,13 @@ class Window:
 
     def waiting(self) -> bool:
         return any(self.waiters[lane] for lane in LANES)
+
+    def state(self, now: float, wall: datetime) -> WindowState:
+        """What a meter shows of the window (``wall``: the UTC time at ``now``)."""
+        paused = None
+        if self.paused_until > now:
+            paused = wall + timedelta(seconds=self.paused_until - now)
+        return WindowState(
+            kind=self.kind, limit=self.limit, limit_source=self.limit_source,
+            occupied=self.occupied(now), in_flight=dict(self.in_flight),
+            queued={lane: self.queued(lane) for lane in LANES}, paused_until=paused)
