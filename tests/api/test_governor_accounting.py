@@ -376,3 +376,13 @@ async def test_a_failing_subscriber_never_breaks_a_request(
     await send(governor)
     await ticks()
     assert len(heard) == count
+
+
+async def test_a_request_behind_a_cancelled_one_goes_as_soon_as_there_is_room() -> None:
+    clock = FakeClock()
+    governor = RateGovernor(clock=clock)
+    governor.observe(answer(limit=1, remaining=1))
+    await send(governor)
+    assert not await granted_at_once(governor)  # queued, then given up (cancelled)
+    clock.now += 3  # the window is empty again; no answer is on its way to say so
+    assert await granted_at_once(governor)
