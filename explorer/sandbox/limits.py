@@ -14,8 +14,8 @@ What is enforced (``../shared/pipedrive-api.md`` §5; numbers in ``config.py``):
   The budget resets at midnight of the server's time zone (``server_timezone``, UTC unless set)
   by the sandbox clock's ``now()`` (tests advance the clock past midnight instead of waiting).
 - **Legacy** ``x-daily-requests-left``: POST/PUT/PATCH requests left of 10,000 per user per
-  server day. Pipedrive calls it a fair-use figure and does not reject on it; neither does the
-  sandbox.
+  UTC day (whatever the server's zone). Pipedrive calls it a fair-use figure and does not
+  reject on it; neither does the sandbox.
 - **Blocking**: a token that keeps sending after a 429 is blocked. Every request rejected while
   the token's previous 429 is less than one window old is a strike; more than
   ``block_after`` strikes within one window turn into a block of ``block_seconds``, during which
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import secrets
 from collections import deque
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from html import escape
 from typing import Any
 
@@ -120,6 +120,13 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _next_midnight(moment: datetime, zone: tzinfo) -> datetime:
+    """The first midnight in ``zone`` after ``moment``, in UTC (a day with a daylight-saving
+    change is 23 or 25 hours long)."""
+    tomorrow = moment.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(), tzinfo=zone).astimezone(UTC)
+
+
 def _iso(moment: datetime) -> str:
     spec = "milliseconds" if moment.microsecond else "seconds"
     return moment.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
@@ -145,7 +152,7 @@ class Limiter:
         self._tokens: dict[str, _Token] = {}
         self._writes: dict[int, int] = {}  # user id -> POST/PUT/PATCH today (legacy counter)
         self._used = 0
-        self._roll_day()  # sets the budget day: _day, _day_end, _day_end_mono
+        self._roll_day()  # sets _day, _day_end, _utc_day_end and _next_roll_mono
 
     # ------------------------------------------------------------------ the request path
 
@@ -161,7 +168,7 @@ class Limiter:
             token.blocked_until, token.strikes, token.last_429 = 0, None, None
         info = self._info(op)
         window, limit = self._window(token, info.search, now)
-        if now >= self._day_end_mono:
+        if now >= self._next_roll_mono:
             self._check_day(now)
         if len(window) >= limit or self._used >= self._budget:
             return self._reject(principal, token, info, window, limit, now)
@@ -232,6 +239,7 @@ class Limiter:
         self.config = config
         if config.zone != zone:
             self._set_day_end()
+            self._set_next_roll(self._now_us())
 
     def reset(self) -> None:
         """Forget everything counted: windows, blocks, the day's budget and write counters."""
@@ -291,28 +299,38 @@ class Limiter:
         return info
 
     def _roll_day(self) -> None:
-        """Start the budget day the clock is in, by the server's time zone."""
+        """Start the budget day the clock is in (by the server's time zone) and the UTC day
+        of the legacy write counter."""
         self._set_day_end()
         self._used = 0
         self._writes.clear()
+        self._utc_day_end = _next_midnight(_utc(self.clock.now()), UTC)
+        self._set_next_roll(self._now_us())
 
     def _set_day_end(self) -> None:
-        """The server's date now and the instant of its next midnight (UTC)."""
-        now = self.clock.now().astimezone(self._zone)
+        """The server's date now and the instant of its next midnight."""
+        now = _utc(self.clock.now()).astimezone(self._zone)
         self._day = now.date()
-        # Midnight of the next date, at that date's own offset (DST may differ from now's).
-        tomorrow = datetime.combine(self._day + timedelta(days=1), time(), tzinfo=self._zone)
-        self._day_end = tomorrow.astimezone(UTC)
-        self._day_end_mono = self._now_us() + (self._day_end - now) // _ONE_US
+        self._day_end = _next_midnight(now, self._zone)
+
+    def _set_next_roll(self, now: int) -> None:
+        """When the request path next looks at the wall clock: the sooner of the budget's
+        midnight and the legacy counter's (UTC), on the monotonic clock."""
+        wall = _utc(self.clock.now())
+        self._next_roll_mono = now + (min(self._day_end, self._utc_day_end) - wall) // _ONE_US
 
     def _check_day(self, now: int) -> None:
-        # The request path only looks at the wall clock once the monotonic estimate of
+        # The request path only looks at the wall clock once the monotonic estimate of a
         # midnight has passed; ``Clock.advance`` moves both clocks, so in tests it is exact.
         wall = _utc(self.clock.now())
         if wall >= self._day_end:
-            self._roll_day()
-        else:
-            self._day_end_mono = now + (self._day_end - wall) // _ONE_US
+            self._set_day_end()
+            self._used = 0
+        if wall >= self._utc_day_end:
+            # Pipedrive: 10,000 POST/PUT per user per UTC day, whatever the server's zone.
+            self._utc_day_end = _next_midnight(wall, UTC)
+            self._writes.clear()
+        self._set_next_roll(now)
 
     def _headers(self, principal: Principal, window: deque[int], limit: int, now: int, *,
                  window_headers: bool = True) -> list[tuple[bytes, bytes]]:
