@@ -31,15 +31,14 @@ Which headers say so is switchable (``LimitConfig``: ``success_headers``, ``sear
 
 from __future__ import annotations
 
-import secrets
 from collections import deque
 from datetime import UTC, datetime, time, timedelta, tzinfo
-from html import escape
 from typing import Any
 
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from explorer.sandbox import specdata
+from explorer.sandbox.blockpage import block_page
 from explorer.sandbox.config import (
     BURST_LIMITS,
     LEGACY_DAILY_WRITES,
@@ -398,43 +397,11 @@ class Limiter:
 
     def _block_page(self, token: _Token, now: int) -> Response:
         self.stats.blocked += 1
-        ray = f"{secrets.token_hex(8)}-TLL"
         left = token.blocked_until - now
-        seconds = max(1, -(-left // _US))
         until = _iso(_utc(self.clock.now()) + left * _ONE_US)
-        page = _BLOCK_PAGE.format(ray=escape(ray), seconds=seconds, until=escape(until),
-                                  zone=escape(self.config.server_timezone))
-        return HTMLResponse(page, status_code=403, headers={
-            "cf-ray": ray, "server": "cloudflare", "cache-control": "no-store"})
+        return block_page(max(1, -(-left // _US)), until, self.config.server_timezone)
 
     @staticmethod
     def _window_view(window: deque[int], limit: int, now: int) -> dict[str, int]:
         return {"limit": limit, "used": len(window), "remaining": max(0, limit - len(window)),
                 "reset": _reset_seconds(window, now)}
-
-
-_BLOCK_PAGE = """<!DOCTYPE html>
-<html lang="en-US">
-<head>
-<title>Attention Required! | Cloudflare</title>
-<meta charset="UTF-8">
-<meta name="robots" content="noindex, nofollow">
-</head>
-<body>
-<div id="cf-wrapper">
-<div id="cf-error-details">
-<h1>Sorry, you have been blocked</h1>
-<h2>You are unable to access api.pipedrive.com</h2>
-<h2>Why have I been blocked?</h2>
-<p>Access was temporarily blocked for rate-limit abuse: this API token kept sending requests
-after receiving 429 Too Many Requests responses.</p>
-<h2>What can I do to resolve this?</h2>
-<p>Stop sending requests for {seconds} seconds (until {until}). After a 429, wait for the
-time given in the x-ratelimit-reset header (or Retry-After, when present) before retrying,
-and do not retry a spent daily token budget before midnight server time ({zone}).</p>
-<p>Cloudflare Ray ID: <strong>{ray}</strong> &bull; Pipedrive sandbox</p>
-</div>
-</div>
-</body>
-</html>
-"""
