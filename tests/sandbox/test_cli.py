@@ -245,3 +245,14 @@ def test_the_switches_reach_the_running_sandbox() -> None:
         assert http.get("/_sandbox/stats").json()["limits"]["daily_budget"]["timezone"] == (
             "Asia/Tokyo")
         assert stop(proc) == 0
+
+
+def test_a_file_that_is_no_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n" * 100)
+    done = run_cli("--db", str(notes))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"pipedrive-explorer sandbox: error: Cannot use the database "
+                                  f"{notes}: file is not a database")
+    assert len(done.stderr.splitlines()) == 1
+    assert notes.read_text() == "not a database\n" * 100
