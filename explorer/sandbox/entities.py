@@ -33,7 +33,7 @@ from explorer.sandbox.http import (
 )
 from explorer.sandbox.routing import Router, Sandbox, sandbox
 from explorer.sandbox.store import Store, Where
-from explorer.sandbox.validation import require, validated_body
+from explorer.sandbox.validation import check_include_fields, require, validated_body
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
@@ -166,6 +166,7 @@ def _page_where(kind: EntityKind, sb: Sandbox, q: Query) -> Where:
 
 def list_page(kind: EntityKind, request: Request) -> tuple[list[JSON], str | None]:
     sb = sandbox(request)
+    check_include_fields(request)
     q = Query(request.query_params)
     limit = q.int("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
     sort_by = q.choice("sort_by", ("id", *kind.sort_by), "id") or "id"
@@ -341,6 +342,7 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
 
     async def get_item(request: Request) -> Response:
         sb = sandbox(request)
+        check_include_fields(request)
         record = _load(kind, sb, _item_id(request, kind))
         return ok(_rendered(kind, sb, Query(request.query_params), [record])[0])
 

@@ -14,8 +14,8 @@ What is enforced (``../shared/pipedrive-api.md`` §5; numbers in ``config.py``):
   The budget resets at midnight of the server's time zone (``server_timezone``, UTC unless set)
   by the sandbox clock's ``now()`` (tests advance the clock past midnight instead of waiting).
 - **Legacy** ``x-daily-requests-left``: POST/PUT/PATCH requests left of 10,000 per user per
-  server day. Pipedrive calls it a fair-use figure and does not reject on it; neither does the
-  sandbox.
+  UTC day (whatever the server's zone). Pipedrive calls it a fair-use figure and does not
+  reject on it; neither does the sandbox.
 - **Blocking**: a token that keeps sending after a 429 is blocked. Every request rejected while
   the token's previous 429 is less than one window old is a strike; more than
   ``block_after`` strikes within one window turn into a block of ``block_seconds``, during which
@@ -31,15 +31,14 @@ Which headers say so is switchable (``LimitConfig``: ``success_headers``, ``sear
 
 from __future__ import annotations
 
-import secrets
 from collections import deque
-from datetime import UTC, datetime, time, timedelta
-from html import escape
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from explorer.sandbox import specdata
+from explorer.sandbox.blockpage import block_page
 from explorer.sandbox.config import (
     BURST_LIMITS,
     LEGACY_DAILY_WRITES,
@@ -120,6 +119,13 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _next_midnight(moment: datetime, zone: tzinfo) -> datetime:
+    """The first midnight in ``zone`` after ``moment``, in UTC (a day with a daylight-saving
+    change is 23 or 25 hours long)."""
+    tomorrow = moment.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(), tzinfo=zone).astimezone(UTC)
+
+
 def _iso(moment: datetime) -> str:
     spec = "milliseconds" if moment.microsecond else "seconds"
     return moment.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
@@ -145,7 +151,7 @@ class Limiter:
         self._tokens: dict[str, _Token] = {}
         self._writes: dict[int, int] = {}  # user id -> POST/PUT/PATCH today (legacy counter)
         self._used = 0
-        self._roll_day()  # sets the budget day: _day, _day_end, _day_end_mono
+        self._roll_day()  # sets _day, _day_end, _utc_day_end and _next_roll_mono
 
     # ------------------------------------------------------------------ the request path
 
@@ -161,7 +167,7 @@ class Limiter:
             token.blocked_until, token.strikes, token.last_429 = 0, None, None
         info = self._info(op)
         window, limit = self._window(token, info.search, now)
-        if now >= self._day_end_mono:
+        if now >= self._next_roll_mono:
             self._check_day(now)
         if len(window) >= limit or self._used >= self._budget:
             return self._reject(principal, token, info, window, limit, now)
@@ -232,6 +238,7 @@ class Limiter:
         self.config = config
         if config.zone != zone:
             self._set_day_end()
+            self._set_next_roll(self._now_us())
 
     def reset(self) -> None:
         """Forget everything counted: windows, blocks, the day's budget and write counters."""
@@ -291,28 +298,38 @@ class Limiter:
         return info
 
     def _roll_day(self) -> None:
-        """Start the budget day the clock is in, by the server's time zone."""
+        """Start the budget day the clock is in (by the server's time zone) and the UTC day
+        of the legacy write counter."""
         self._set_day_end()
         self._used = 0
         self._writes.clear()
+        self._utc_day_end = _next_midnight(_utc(self.clock.now()), UTC)
+        self._set_next_roll(self._now_us())
 
     def _set_day_end(self) -> None:
-        """The server's date now and the instant of its next midnight (UTC)."""
-        now = self.clock.now().astimezone(self._zone)
+        """The server's date now and the instant of its next midnight."""
+        now = _utc(self.clock.now()).astimezone(self._zone)
         self._day = now.date()
-        # Midnight of the next date, at that date's own offset (DST may differ from now's).
-        tomorrow = datetime.combine(self._day + timedelta(days=1), time(), tzinfo=self._zone)
-        self._day_end = tomorrow.astimezone(UTC)
-        self._day_end_mono = self._now_us() + (self._day_end - now) // _ONE_US
+        self._day_end = _next_midnight(now, self._zone)
+
+    def _set_next_roll(self, now: int) -> None:
+        """When the request path next looks at the wall clock: the sooner of the budget's
+        midnight and the legacy counter's (UTC), on the monotonic clock."""
+        wall = _utc(self.clock.now())
+        self._next_roll_mono = now + (min(self._day_end, self._utc_day_end) - wall) // _ONE_US
 
     def _check_day(self, now: int) -> None:
-        # The request path only looks at the wall clock once the monotonic estimate of
+        # The request path only looks at the wall clock once the monotonic estimate of a
         # midnight has passed; ``Clock.advance`` moves both clocks, so in tests it is exact.
         wall = _utc(self.clock.now())
         if wall >= self._day_end:
-            self._roll_day()
-        else:
-            self._day_end_mono = now + (self._day_end - wall) // _ONE_US
+            self._set_day_end()
+            self._used = 0
+        if wall >= self._utc_day_end:
+            # Pipedrive: 10,000 POST/PUT per user per UTC day, whatever the server's zone.
+            self._utc_day_end = _next_midnight(wall, UTC)
+            self._writes.clear()
+        self._set_next_roll(now)
 
     def _headers(self, principal: Principal, window: deque[int], limit: int, now: int, *,
                  window_headers: bool = True) -> list[tuple[bytes, bytes]]:
@@ -380,43 +397,11 @@ class Limiter:
 
     def _block_page(self, token: _Token, now: int) -> Response:
         self.stats.blocked += 1
-        ray = f"{secrets.token_hex(8)}-TLL"
         left = token.blocked_until - now
-        seconds = max(1, -(-left // _US))
         until = _iso(_utc(self.clock.now()) + left * _ONE_US)
-        page = _BLOCK_PAGE.format(ray=escape(ray), seconds=seconds, until=escape(until),
-                                  zone=escape(self.config.server_timezone))
-        return HTMLResponse(page, status_code=403, headers={
-            "cf-ray": ray, "server": "cloudflare", "cache-control": "no-store"})
+        return block_page(max(1, -(-left // _US)), until, self.config.server_timezone)
 
     @staticmethod
     def _window_view(window: deque[int], limit: int, now: int) -> dict[str, int]:
         return {"limit": limit, "used": len(window), "remaining": max(0, limit - len(window)),
                 "reset": _reset_seconds(window, now)}
-
-
-_BLOCK_PAGE = """<!DOCTYPE html>
-<html lang="en-US">
-<head>
-<title>Attention Required! | Cloudflare</title>
-<meta charset="UTF-8">
-<meta name="robots" content="noindex, nofollow">
-</head>
-<body>
-<div id="cf-wrapper">
-<div id="cf-error-details">
-<h1>Sorry, you have been blocked</h1>
-<h2>You are unable to access api.pipedrive.com</h2>
-<h2>Why have I been blocked?</h2>
-<p>Access was temporarily blocked for rate-limit abuse: this API token kept sending requests
-after receiving 429 Too Many Requests responses.</p>
-<h2>What can I do to resolve this?</h2>
-<p>Stop sending requests for {seconds} seconds (until {until}). After a 429, wait for the
-time given in the x-ratelimit-reset header (or Retry-After, when present) before retrying,
-and do not retry a spent daily token budget before midnight server time ({zone}).</p>
-<p>Cloudflare Ray ID: <strong>{ray}</strong> &bull; Pipedrive sandbox</p>
-</div>
-</div>
-</body>
-</html>
-"""

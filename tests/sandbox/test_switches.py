@@ -292,3 +292,20 @@ async def test_switches_refuse_bad_values(client: httpx.AsyncClient, app: Sandbo
 def test_an_unknown_zone_fails_when_the_config_is_made() -> None:
     with pytest.raises(ValueError, match=r"unknown time zone 'Europe/Atlantis'.*IANA"):
         LimitConfig(server_timezone="Europe/Atlantis")
+
+
+@pytest.mark.parametrize("limits", [LimitConfig(server_timezone="Asia/Tokyo")], ids=["tokyo"])
+async def test_the_legacy_write_counter_keeps_the_utc_day(client: httpx.AsyncClient,
+                                                          clock: Clock) -> None:
+    """Pipedrive documents ``x-daily-requests-left`` per UTC day; only the token budget
+    follows the server's zone."""
+    patched = await client.patch(DEAL, json={"value": 1})
+    assert num(patched, "x-daily-requests-left") == 9_999
+    clock.advance(datetime(2025, 3, 14, 15, tzinfo=UTC) - START)      # midnight in Tokyo
+    tokyo = await client.patch(DEAL, json={"value": 2})
+    assert num(tokyo, "x-daily-ratelimit-token-remaining") == GROWTH_BUDGET - 5, "a new budget"
+    assert num(tokyo, "x-daily-requests-left") == 9_998, "not a new UTC day yet"
+    clock.advance(timedelta(hours=9))                                 # midnight UTC
+    utc = await client.patch(DEAL, json={"value": 3})
+    assert num(utc, "x-daily-requests-left") == 9_999
+    assert num(utc, "x-daily-ratelimit-token-remaining") == GROWTH_BUDGET - 10, "same budget day"

@@ -92,6 +92,9 @@ def _summary_where(store: Store, q: Query) -> Where:
     return where
 
 
+_OWN = "json_extract(data, '$.probability')"  # a deal's own probability (no column of its own)
+
+
 def deals_summary(store: Store, where: Where, target_code: str) -> JSON:
     """Totals per currency with one GROUP BY over the deals table's columns."""
     rows = store.aggregate("deals", ("currency", "stage_id", "COUNT(*)", "TOTAL(value)"), where,
@@ -107,6 +110,14 @@ def deals_summary(store: Store, where: Where, target_code: str) -> JSON:
         acc[1] += value
         probability = chance.get(stage_id)
         acc[2] += value * (100 if probability is None else probability) / 100
+    # "The deal probability is always prioritized over the stage probability" (Pipedrive's
+    # help centre): deals with their own probability move the weighted value by the difference.
+    own = store.aggregate("deals", ("currency", "stage_id", _OWN, "TOTAL(value)"),
+                          [*where, (f"{_OWN} IS NOT NULL", ())],
+                          group_by=("currency", "stage_id", _OWN))
+    for code, stage_id, probability, value in own:
+        stage = chance.get(stage_id)
+        totals[code][2] += value * (probability - (100 if stage is None else stage)) / 100
     values: JSON = {}
     weighted: JSON = {}
     total = total_weighted = 0.0
