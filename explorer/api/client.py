@@ -21,6 +21,7 @@ from explorer.api.config import Attempt, ClientConfig, default_transport
 from explorer.api.errors import (
     Blocked,
     InvalidValue,
+    NetworkError,
     OutcomeUnknown,
     PipedriveError,
     RateLimited,
@@ -56,6 +57,8 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH"})
 _UNCHARGED = frozenset({401, 429})
 # The cheap request that checks whether a spent daily budget is back (a 429 costs nothing).
 _DAILY_PROBE = ("v1", "/users/me")
+# Times credentials may go stale between ``headers()`` and the slot before a request gives up.
+_STALE_TRIES = 5
 
 def is_search_path(path: str) -> bool:
     """Search endpoints count against their own window (itemSearch, ``/<entity>/search``)."""
@@ -257,7 +260,11 @@ class PipedriveClient:
         probe: bool = False,
     ) -> Envelope:
         assert self._in_flight is not None
-        while True:
+        for stale in range(_STALE_TRIES + 1):
+            if stale == _STALE_TRIES:  # renewed credentials keep going stale at once
+                raise NetworkError(method, url, "could not get credentials fresh enough to "
+                                   "send (the access token keeps expiring before its turn)",
+                                   may_have_arrived=False)
             # Credentials before the slot: a refresh (and the keychain store after it) never
             # holds a place in the window while the window's clock runs.
             await self._auth.headers()

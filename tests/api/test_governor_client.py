@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient, RateGovernor
-from explorer.api.errors import Blocked, Forbidden, RateLimited
+from explorer.api.errors import Blocked, Forbidden, NetworkError, RateLimited
 from explorer.api.events import GovernorEvent
 from explorer.api.ratelimit import RateSnapshot, UsageCounter
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
@@ -246,3 +246,17 @@ async def test_credentials_gone_stale_in_the_queue_give_the_slot_back_uncounted(
         assert auth.renewed == 2  # renewed outside the slot, then sent
         assert governor.occupied("burst") == 1  # the given-back slot left no trace
     assert app.state.stats.requests["getDeal"] == 1 and client.usage.total_requests == 1
+
+
+async def test_credentials_that_never_stay_fresh_fail_the_request_unsent(
+    app: SandboxApp, config: ClientConfig
+) -> None:
+    auth = StaleOnce()
+    auth.stale = 1_000
+    governor = RateGovernor()
+    async with PipedriveClient(config, auth, governor=governor) as client:
+        with pytest.raises(NetworkError, match="credentials fresh enough") as caught:
+            await client.get("deals", 1)
+        assert not caught.value.may_have_arrived
+        assert governor.occupied("burst") == 0
+    assert app.state.stats.requests["getDeal"] == 0 and client.usage.total_requests == 0
