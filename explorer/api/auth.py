@@ -67,10 +67,7 @@ class ApiTokenProvider:
 
     def __init__(self, token: str) -> None:
         token = token.strip()
-        if not token:
-            raise ValueError("the API token is empty; copy it from Pipedrive's "
-                             "Personal preferences → API")
-        problem = credential_problem(token)
+        problem = "is empty" if not token else credential_problem(token)
         if problem is not None:
             raise InvalidValue("api_token", f"the API token {problem}; copy it again from "
                                "Pipedrive's Personal preferences → API")

@@ -102,6 +102,12 @@ async def test_a_malformed_api_token_is_refused_before_sending(
     assert wire.sent == []
 
 
+@pytest.mark.parametrize("empty", ["", "  \n"])
+def test_an_empty_api_token_is_refused_in_the_error_tree(empty: str) -> None:
+    with pytest.raises(InvalidValue, match="the API token is empty; copy it again"):
+        ApiTokenProvider(empty)
+
+
 async def test_a_clean_api_token_with_surrounding_whitespace_works(wire: Recorder) -> None:
     provider = ApiTokenProvider(f"  {DEFAULT_TOKEN}\n")
     async with PipedriveClient(api_config(wire), provider) as client:
