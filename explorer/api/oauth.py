@@ -184,8 +184,10 @@ def api_domain_problem(api_domain: str, oauth_url: str) -> str | None:
     if scheme == "https" and port == 443 and host.endswith(PIPEDRIVE_API_SUFFIX) \
             and len(host) > len(PIPEDRIVE_API_SUFFIX):
         return None
-    oauth_origin = _origin(oauth_url)
-    if oauth_origin[1] in LOOPBACK_HOSTS and (scheme, host, port) == oauth_origin:
+    oauth_scheme, oauth_host, oauth_port = _origin(oauth_url)
+    # A sandbox on loopback: its own origin (127.0.0.1, [::1] and localhost are one machine).
+    if oauth_host in LOOPBACK_HOSTS and host in LOOPBACK_HOSTS \
+            and (scheme, port) == (oauth_scheme, oauth_port):
         return None
     return ("the token response's api_domain is neither a https://….pipedrive.com address "
             "nor the configured sandbox's origin; the token is not sent there")
@@ -271,6 +273,8 @@ def tokens_problem(tokens: TokenSet) -> str | None:
     for name, value in (("access token", tokens.access_token),
                         ("refresh token", tokens.refresh_token),
                         ("token type", tokens.token_type)):
+        if not value and name == "refresh token":
+            continue  # none given: the access token serves until it expires
         problem = "is empty" if not value else credential_problem(value)
         if problem is not None:
             return f"the {name} {problem}; it is not used"

@@ -393,6 +393,7 @@ async def test_refresh_during_a_long_paging_run(sandbox: Sandbox) -> None:
     # A sandbox on loopback: its own origin (the one the app is configured with).
     ("http://127.0.0.1:8765", "http://127.0.0.1:8765"),
     ("http://[::1]:8765", "http://[::1]:8765/"),
+    ("http://127.0.0.1:8765", "http://localhost:8765"),
 ])
 def test_api_domain_accepted(api_domain: str, oauth_url: str) -> None:
     assert api_domain_problem(api_domain, oauth_url) is None
@@ -409,6 +410,7 @@ def test_api_domain_accepted(api_domain: str, oauth_url: str) -> None:
     ("http://acme.pipedrive.com", "https://oauth.pipedrive.com"),
     ("http://127.0.0.1:8765", "https://oauth.pipedrive.com"),  # loopback, before
     ("http://127.0.0.1:8766", "http://127.0.0.1:8765"),
+    ("https://127.0.0.1:8765", "http://127.0.0.1:8765"),
     ("https://attacker.example", "http://127.0.0.1:8765"),
     ("http://sandbox.test", "http://sandbox.test"),  # not on loopback
     ("", "https://oauth.pipedrive.com"),

@@ -207,6 +207,28 @@ async def test_refused_client_credentials_are_final_and_say_what_to_do(
     assert "refused" in repr(provider)
 
 
+async def test_a_refused_refresh_request_is_final_and_says_sign_in_again(
+    wire: Recorder, http: httpx.AsyncClient
+) -> None:
+    # No refresh token (a server that gave none): the refresh is a 400 invalid_request.
+    tokens = await sign_in_without_browser(http)
+    without = TokenSet(tokens.access_token, "", tokens.expires_at, tokens.api_domain)
+    offset = [0.0]
+    provider = OAuthTokenProvider(OAUTH_APP, without, http=http,
+                                  now=frozen(tokens.expires_at, offset))
+    asked = wire.count("/oauth/token")
+    async with PipedriveClient(api_config(wire), provider) as client:
+        for deal in (1, 2, 3):
+            with pytest.raises(OAuthRejected) as caught:
+                await client.get("deals", deal)
+            assert caught.value.status == 400 and caught.value.code == "invalid_request"
+            assert "Sign in again" in str(caught.value)
+        offset[0] += 3600  # no back-off to wait out: it is final
+        with pytest.raises(OAuthRejected):
+            await client.get("deals", 4)
+    assert wire.count("/oauth/token") == asked + 1 and wire.count("/api/") == 0
+
+
 async def test_a_failing_token_endpoint_is_retried_after_a_back_off(
     app: SandboxApp, wire: Recorder, http: httpx.AsyncClient
 ) -> None:
