@@ -40,7 +40,7 @@ DEFAULT_LIMIT = 100
 VISIBLE_TO = (1, 3, 5, 7)
 
 # Sort columns that are never NULL; others need NULL-aware keyset conditions.
-_NOT_NULL_SORT = frozenset({"seq", "add_time", "update_time", "order_nr"})
+_NOT_NULL_SORT = frozenset({"seq", "add_time", "update_time", "order_nr", "deal_id"})
 
 Rule = Callable[[Sandbox, JSON, JSON | None], None]
 Derive = Callable[[Store, list[JSON], set[str]], None]
@@ -70,6 +70,8 @@ class EntityKind:
         flag_filters: list conditions applied even with ``filter_id`` (activities' ``done``).
         optional_keys: stored keys a list or get shows only when ``include_fields`` names them.
         created_status: the HTTP status of a create (201 for products, as the spec says).
+        archivable: whether records can be archived (deals): the list shows only records
+            that are not, and ``GET /{path}/archived`` lists those that are.
     """
 
     collection: str
@@ -89,6 +91,7 @@ class EntityKind:
     flag_filters: QueryFilter | None = None
     optional_keys: frozenset[str] = frozenset()
     created_status: int = 200
+    archivable: bool = False
 
 
 # ---------------------------------------------------------------------- rendering
@@ -164,13 +167,19 @@ def _page_where(kind: EntityKind, sb: Sandbox, q: Query) -> Where:
     return where
 
 
-def list_page(kind: EntityKind, request: Request) -> tuple[list[JSON], str | None]:
+def list_page(
+    kind: EntityKind, request: Request, *, archived: bool = False
+) -> tuple[list[JSON], str | None]:
+    """One cursor page of ``kind``; of archivable kinds, only the archived records or only
+    the others (``archived``), as Pipedrive lists them apart."""
     sb = sandbox(request)
     q = Query(request.query_params)
     limit = q.int("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
     sort_by = q.choice("sort_by", ("id", *kind.sort_by), "id") or "id"
     direction = (q.choice("sort_direction", ("asc", "desc"), "asc") or "asc").upper()
     where = _page_where(kind, sb, q)
+    if kind.archivable:
+        where.append(("COALESCE(is_archived, 0) = ?", (int(archived),)))
     if kind.flag_filters is not None:
         where += kind.flag_filters(q)
     since, until = q.rfc3339("updated_since"), q.rfc3339("updated_until")
@@ -181,6 +190,16 @@ def list_page(kind: EntityKind, request: Request) -> tuple[list[JSON], str | Non
     deleted_only = kind.status_filter and q.str("status") == "deleted"
     if deleted_only:
         where.append(("deleted = 1", ()))
+    return keyset_page(sb.store, kind.collection, where, q, limit=limit, sort_by=sort_by,
+                       direction=direction, include_deleted=deleted_only)
+
+
+def keyset_page(
+    store: Store, collection: str, where: Where, q: Query, *, limit: int, sort_by: str,
+    direction: str, include_deleted: bool = False,
+) -> tuple[list[JSON], str | None]:
+    """One page of ``collection`` in ``sort_by`` order after the request's ``cursor``, and
+    the cursor of the next page (None at the end): v2's opaque cursor paging, for every list."""
     column = "seq" if sort_by == "id" else sort_by
     cursor = q.str("cursor")
     if cursor:
@@ -190,15 +209,15 @@ def list_page(kind: EntityKind, request: Request) -> tuple[list[JSON], str | Non
         if c.get("s") != sort_by or c.get("d") != direction:
             raise bad_request("The cursor belongs to a different sort order",
                               "Start again without a cursor after changing sort_by/direction.")
-        where.append(_after(column, direction, c.get("v"), c.get("q")))
+        where = [*where, _after(column, direction, c.get("v"), c.get("q"))]
     order = [(column, direction)] if column == "seq" else [(column, direction), ("seq", direction)]
-    rows = sb.store.select(kind.collection, where, order_by=order, limit=limit + 1,
-                           include_deleted=deleted_only)
+    rows = store.select(collection, where, order_by=order, limit=limit + 1,
+                        include_deleted=include_deleted)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        seq = sb.store.seq_of(kind.collection, last["id"])
+        seq = store.seq_of(collection, last["id"])
         next_cursor = encode_cursor({"s": sort_by, "d": direction,
                                      "v": last.get(sort_by), "q": seq})
     return rows, next_cursor
@@ -339,6 +358,12 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
         data = _rendered(kind, sb, Query(request.query_params), rows)
         return ok(data, {"next_cursor": next_cursor})
 
+    async def list_archived(request: Request) -> Response:
+        sb = sandbox(request)
+        rows, next_cursor = list_page(kind, request, archived=True)
+        data = _rendered(kind, sb, Query(request.query_params), rows)
+        return ok(data, {"next_cursor": next_cursor})
+
     async def get_item(request: Request) -> Response:
         sb = sandbox(request)
         record = _load(kind, sb, _item_id(request, kind))
@@ -409,6 +434,8 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
         return ok({"id": item_id})
 
     router.route("GET", base, f"get{plural}")(list_items)
+    if kind.archivable:
+        router.route("GET", f"{base}/archived", f"getArchived{plural}")(list_archived)
     router.route("POST", base, f"add{singular}")(add_item)
     router.route("GET", item, f"get{singular}")(get_item)
     router.route("PATCH", item, f"update{singular}")(update_item)

@@ -411,7 +411,8 @@ async def test_person_and_org_include_fields_counts(client: httpx.AsyncClient) -
 
 
 def _stored(store: Store, collection: str) -> list[dict[str, Any]]:
-    return store.select(collection)
+    """What the v2 list serves: archived deals are only on ``/deals/archived``."""
+    return [r for r in store.select(collection) if not r.get("is_archived")]
 
 
 @pytest.mark.parametrize("path", ["persons", "activities", "organizations", "deals"])
@@ -539,7 +540,8 @@ async def test_paging_with_the_demo_filters(
         pytest.skip(f"no {filter_type} filter in the demo data")
     for f in saved:
         expected = {r["id"] for r in store.select(COLLECTION[path],
-                                                  where_for_filter(store, f["id"], path))}
+                                                  where_for_filter(store, f["id"], path))
+                    if not r.get("is_archived")}  # archived deals: /deals/archived
         records = await page_all(client, path, filter_id=f["id"], limit=50,
                                  sort_by="update_time", sort_direction="desc")
         assert set(_ids(records)) == expected
