@@ -86,6 +86,10 @@ async def test_products_of_several_deals(client: httpx.AsyncClient, store: Store
     expected = [i["id"] for i in store.select("deal_products") if i["deal_id"] in ids]
     assert sorted(i["id"] for i in items) == sorted(expected) and expected
     assert [i["deal_id"] for i in items] == sorted(i["deal_id"] for i in items)
+    gone = items[0]["deal_id"]
+    await client.delete(f"{V2}/deals/{gone}")
+    left = await v2_all(client, f"{V2}/deals/products", deal_ids=",".join(map(str, ids)))
+    assert {i["id"] for i in left} == {i["id"] for i in items if i["deal_id"] != gone}
     over = await client.get(f"{V2}/deals/products",
                             params={"deal_ids": ",".join(map(str, range(1, 102)))})
     assert over.status_code == 400
@@ -134,6 +138,9 @@ async def test_deal_product_errors(client: httpx.AsyncClient, store: Store) -> N
                                 json={"billing_frequency": "weekly",
                                       "billing_frequency_cycles": None})
     assert weekly.status_code == 400
+    too_much = await client.patch(f"{V2}/deals/{deal_id}/products/{item['id']}",
+                                  json={"discount": 120, "discount_type": "percentage"})
+    assert too_much.status_code == 400 and "discount" in too_much.json()["error"]
 
 
 # ---------------------------------------------------------------------- followers

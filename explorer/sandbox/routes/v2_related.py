@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from explorer.sandbox.collections import COLLECTIONS
 from explorer.sandbox.derived import deal_product_sum
 from explorer.sandbox.entities import DEFAULT_LIMIT, MAX_LIMIT, keyset_page
 from explorer.sandbox.fields import check_currency
@@ -98,7 +99,9 @@ async def get_deals_products(request: Request) -> Response:
     if not deal_ids:
         raise bad_request("Parameter 'deal_ids' is required",
                           "Send deal_ids as up to 100 comma-separated deal ids.")
-    where: Where = [(f"deal_id IN ({','.join('?' * len(deal_ids))})", deal_ids)]
+    live = COLLECTIONS["deals"].table
+    where: Where = [(f"deal_id IN (SELECT id FROM {live} WHERE deleted = 0 AND id IN "
+                     f"({','.join('?' * len(deal_ids))}))", deal_ids)]
     return _products_page(sb, q, where, ("deal_id", *_SORT))
 
 
@@ -128,6 +131,11 @@ def _check_item(sb: Sandbox, body: JSON, old: JSON | None) -> None:
                           "Use the format YYYY-MM-DD.")
     if body.get("quantity") is not None and body["quantity"] < 0:
         raise bad_request("quantity must not be negative")
+    discount = body.get("discount", before.get("discount", 0)) or 0
+    kind = body.get("discount_type", before.get("discount_type", "percentage"))
+    if discount < 0 or (kind == "percentage" and discount > 100):
+        raise bad_request(f"Invalid discount {discount}",
+                          "A percentage discount is 0 to 100; an amount is 0 or more.")
 
 
 def _revalue(sb: Sandbox, deal: JSON, actor: int, now: str) -> None:
