@@ -18,11 +18,13 @@ import uvicorn
 from explorer.sandbox.app import DEFAULT_TOKEN, create_app
 from explorer.sandbox.config import (
     PLANS,
+    SEARCH_HEADER_MODES,
     FaultConfig,
     LimitConfig,
     OAuthConfig,
     SandboxConfig,
     parse_fault,
+    server_zone,
 )
 from explorer.sandbox.demo import generate
 from explorer.sandbox.store import Store
@@ -64,6 +66,21 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                         help="requests within a window after a 429 before a 403 block")
     limits.add_argument("--block-seconds", type=float, default=60.0,
                         help="how long a 403 block lasts (default: 60)")
+    limits.add_argument("--server-timezone", metavar="ZONE", type=_zone, default="UTC",
+                        help="IANA time zone whose midnight resets the daily budget, e.g. "
+                        "Europe/Berlin (default: UTC)")
+    variants = parser.add_argument_group(
+        "undocumented header variants",
+        "Limits are enforced the same either way; these change only what the headers say.")
+    variants.add_argument("--no-success-ratelimit-headers", dest="success_headers",
+                          action="store_false",
+                          help="2xx answers carry no x-ratelimit-limit/-remaining/-reset "
+                          "(429s still do)")
+    variants.add_argument("--search-headers", choices=SEARCH_HEADER_MODES, default="search",
+                          help="which window's counters search answers carry: their own (10 "
+                          "per 2 s) or the general burst window's (default: search)")
+    variants.add_argument("--no-daily-headers", dest="daily_headers", action="store_false",
+                          help="no x-daily-ratelimit-token-limit/-remaining on any answer")
     oauth = parser.add_argument_group("OAuth emulation")
     oauth.add_argument("--oauth-client-id", default=OAuthConfig.client_id)
     oauth.add_argument("--oauth-client-secret", default=OAuthConfig.client_secret)
@@ -80,6 +97,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     return parser
 
 
+def _zone(text: str) -> str:
+    try:
+        server_zone(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     try:
         rules = tuple(parse_fault(text) for text in args.fault)
@@ -90,7 +115,9 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
             enabled=not args.no_limits, plan=args.plan, auth_kind=args.auth_kind,
             seats=args.seats, budget=args.budget, top_up=args.top_up,
             retry_after=args.retry_after, block_after=args.block_after,
-            block_seconds=args.block_seconds,
+            block_seconds=args.block_seconds, success_headers=args.success_headers,
+            search_headers=args.search_headers, daily_headers=args.daily_headers,
+            server_timezone=args.server_timezone,
         ),
         oauth=OAuthConfig(
             client_id=args.oauth_client_id, client_secret=args.oauth_client_secret,

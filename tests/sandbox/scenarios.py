@@ -1068,3 +1068,32 @@ async def deal_participants(client: httpx.AsyncClient) -> httpx.Response:
 @scenario("getDealParticipants", "unknown deal", 404)
 async def deal_participants_unknown(client: httpx.AsyncClient) -> httpx.Response:
     return await client.get(f"{V1}/deals/{UNKNOWN_ID}/participants")
+
+
+# ---------------------------------------------------------------------- v2 product and lead search
+
+
+@scenario("searchProducts", "a name word, with prices")
+async def product_search(client: httpx.AsyncClient) -> httpx.Response:
+    term = await search_term(client, f"{V2}/products", "name")
+    return await client.get(f"{V2}/products/search",
+                            params={"term": term, "include_fields": "product.price"})
+
+
+@scenario("searchProducts", "term too short", 400)
+async def product_search_short(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/products/search", params={"term": "a"})
+
+
+@scenario("searchLeads", "a title word of one person's leads, was_seen included")
+async def lead_search(client: httpx.AsyncClient) -> httpx.Response:
+    lead = (await client.get(f"{V1}/leads", params={"limit": 1})).json()["data"][0]
+    term = max(lead["title"].split(), key=len)
+    return await client.get(f"{V2}/leads/search", params={
+        "term": term, "person_id": lead["person_id"], "include_fields": "lead.was_seen",
+        "fields": "title"})
+
+
+@scenario("searchLeads", "term too short", 400)
+async def lead_search_short(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/leads/search", params={"term": "a"})

@@ -318,3 +318,45 @@ async def test_new_person_is_found_by_email(client: httpx.AsyncClient) -> None:
                        exact_match="true", fields="email")
     assert [i["item"]["id"] for i in found["data"]["items"]] == [person_id]
     assert found["data"]["items"][0]["item"]["emails"] == ["oquibble@example.org"]
+
+
+async def test_product_search_by_name_and_code(client: httpx.AsyncClient) -> None:
+    r = await client.post("/api/v2/products", json={"name": "Zyxwq widget", "code": "4242"})
+    assert r.status_code == 201, r.text
+    product_id = r.json()["data"]["id"]
+    for term, fields in (("zyxwq", "name"), ("4242", "code")):
+        found = await _get(client, "/api/v2/products/search", term=term, fields=fields,
+                           include_fields="product.price")
+        items = [i["item"] for i in found["data"]["items"]]
+        assert [i["id"] for i in items] == [product_id]
+        assert items[0]["type"] == "product" and items[0]["name"] == "Zyxwq widget"
+        assert items[0]["code"] == 4242  # this operation's schema: an integer
+    found = await _get(client, "/api/v2/products/search", term="zyxwq", fields="code")
+    assert found["data"]["items"] == []
+    r = await client.get("/api/v2/products/search", params={"term": "zyxwq", "fields": "notes"})
+    assert r.status_code == 400
+
+
+async def test_lead_search_filters_by_person_and_organization(
+    client: httpx.AsyncClient,
+) -> None:
+    persons = (await client.get("/api/v2/persons", params={"limit": 2})).json()["data"]
+    orgs = (await client.get("/api/v2/organizations", params={"limit": 1})).json()["data"]
+    made = []
+    for person, org in ((persons[0], None), (persons[1], orgs[0])):
+        body = {"title": "Quuxbarn lead", "person_id": person["id"]}
+        if org is not None:
+            body["organization_id"] = org["id"]
+        r = await client.post("/v1/leads", json=body)
+        assert r.status_code in (200, 201), r.text
+        made.append(r.json()["data"]["id"])
+    found = await _get(client, "/api/v2/leads/search", term="quuxbarn")
+    assert sorted(i["item"]["id"] for i in found["data"]["items"]) == sorted(made)
+    by_person = await _get(client, "/api/v2/leads/search", term="quuxbarn",
+                           person_id=persons[0]["id"], include_fields="lead.was_seen")
+    items = [i["item"] for i in by_person["data"]["items"]]
+    assert [i["id"] for i in items] == [made[0]]
+    assert items[0]["type"] == "lead" and items[0]["was_seen"] is False
+    by_org = await _get(client, "/api/v2/leads/search", term="quuxbarn",
+                        organization_id=orgs[0]["id"])
+    assert [i["item"]["id"] for i in by_org["data"]["items"]] == [made[1]]
