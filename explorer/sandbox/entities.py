@@ -72,6 +72,8 @@ class EntityKind:
         created_status: the HTTP status of a create (201 for products, as the spec says).
         archivable: whether records can be archived (deals): the list shows only records
             that are not, and ``GET /{path}/archived`` lists those that are.
+        followed_as: the followers' ``entity`` of records users can follow; a new record's
+            owner becomes its first follower.
     """
 
     collection: str
@@ -92,6 +94,7 @@ class EntityKind:
     optional_keys: frozenset[str] = frozenset()
     created_status: int = 200
     archivable: bool = False
+    followed_as: str | None = None
 
 
 # ---------------------------------------------------------------------- rendering
@@ -391,6 +394,11 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
             sb.store.insert(kind.collection, record, commit=False)
             sb.store.log_changes(kind.collection, record["id"], [("add_time", None, now)],
                                  actor_user_id=user, time=now)
+            if kind.followed_as is not None and record.get("owner_id") is not None:
+                # Pipedrive makes a record's owner its first follower.
+                sb.store.insert("followers", {
+                    "id": None, "entity": kind.followed_as, "item_id": record["id"],
+                    "user_id": record["owner_id"], "add_time": now}, commit=False)
         return ok(_rendered(kind, sb, Query(request.query_params), [record])[0],
                   status=kind.created_status)
 

@@ -178,6 +178,18 @@ async def test_owners_follow_their_records_and_a_follower_added_shows(
     assert all(e["actor_user_id"] == 1 for e in log)
 
 
+@pytest.mark.parametrize("path,body", [
+    ("deals", {"title": "Followed"}), ("persons", {"name": "Followed Person"}),
+    ("organizations", {"name": "Followed Org"}), ("products", {"name": "Followed product"})])
+async def test_a_new_record_is_followed_by_its_owner(
+        client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> None:
+    made = await client.post(f"{V2}/{path}", json={**body, "owner_id": 2})
+    assert made.status_code in (200, 201), made.text
+    record = made.json()["data"]
+    followers = await data(client, f"{V2}/{path}/{record['id']}/followers")
+    assert followers == [{"user_id": 2, "add_time": record["add_time"]}]
+
+
 async def test_followers_count_and_unknown_user(client: httpx.AsyncClient, store: Store) -> None:
     deal = store.select("deals", limit=1)[0]
     shown = await data(client, f"{V2}/deals/{deal['id']}", include_fields="followers_count")

@@ -131,6 +131,7 @@ def _deal_derive(store: Store, rows: list[JSON], include: set[str]) -> None:
 
 DEALS = EntityKind(
     collection="deals",
+    followed_as="deal",
     path="deals",
     label="Deal",
     field_entity="deal",
@@ -233,6 +234,7 @@ def _person_derive(store: Store, rows: list[JSON], include: set[str]) -> None:
 
 PERSONS = EntityKind(
     collection="persons",
+    followed_as="person",
     path="persons",
     label="Person",
     field_entity="person",
@@ -287,6 +289,7 @@ def _org_derive(store: Store, rows: list[JSON], include: set[str]) -> None:
 
 ORGANIZATIONS = EntityKind(
     collection="organizations",
+    followed_as="organization",
     path="organizations",
     label="Organization",
     field_entity="organization",
@@ -360,6 +363,7 @@ def _product_written(sb: Sandbox, product: JSON, old: JSON | None) -> None:
 
 PRODUCTS = EntityKind(
     collection="products",
+    followed_as="product",
     path="products",
     label="Product",
     field_entity="product",
