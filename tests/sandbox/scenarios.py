@@ -633,6 +633,14 @@ async def person_changelog(client: httpx.AsyncClient) -> httpx.Response:
     return await client.get(f"{V1}/persons/{item}/changelog", params={"limit": 1})
 
 
+@scenario("getPersonChangelog", "OAuth token without recents:read", 403)
+async def person_changelog_no_scope(client: httpx.AsyncClient) -> httpx.Response:
+    item = await first(client, f"{V2}/persons")
+    token = await oauth_token(client, "base,contacts:full")
+    return await client.get(f"{V1}/persons/{item}/changelog", headers={
+        "x-api-token": "", "Authorization": f"Bearer {token}"})
+
+
 @scenario("getPersonChangelog", "unknown person", 404)
 async def person_changelog_unknown(client: httpx.AsyncClient) -> httpx.Response:
     return await client.get(f"{V1}/persons/{UNKNOWN_ID}/changelog")

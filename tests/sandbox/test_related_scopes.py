@@ -1,5 +1,6 @@
-"""Activity fields and OAuth scopes: v2 ``activityFields`` needs ``admin``, v1 takes
-``activities:read``; API tokens have full access. A refusal is Pipedrive's JSON 403."""
+"""OAuth scopes where the sandbox enforces them: v2 ``activityFields`` needs ``admin`` (v1
+takes ``activities:read``), changelogs need ``recents:read``; API tokens have full access.
+A refusal is Pipedrive's JSON 403."""
 
 from __future__ import annotations
 
@@ -51,3 +52,16 @@ async def test_v1_activity_fields_take_activities_read(client: httpx.AsyncClient
     refused = await client.get(f"{V1}/activityFields",
                                headers=as_bearer(await oauth_token(client, "base,deals:read")))
     assert refused.status_code == 403 and refused.json()["error"] == "Scope and URL mismatch"
+
+
+async def test_changelogs_need_recents_read(client: httpx.AsyncClient) -> None:
+    without = await oauth_token(client, "base,deals:full,contacts:full")
+    with_recents = await oauth_token(client, "base,recents:read")
+    for path in ("deals", "persons", "organizations"):
+        item = (await client.get(f"{V2}/{path}", params={"limit": 1})).json()["data"][0]["id"]
+        url = f"{V1}/{path}/{item}/changelog"
+        refused = await client.get(url, headers=as_bearer(without))
+        assert refused.status_code == 403 and refused.json()["errorCode"] == 403
+        assert "recents:read" in refused.json()["error_info"]
+        assert (await client.get(url, headers=as_bearer(with_recents))).status_code == 200
+        assert (await client.get(url)).status_code == 200

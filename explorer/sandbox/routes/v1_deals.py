@@ -21,7 +21,7 @@ from explorer.sandbox.http import (
     ok,
     v2_to_v1_time,
 )
-from explorer.sandbox.routing import Router, record_or_404, sandbox
+from explorer.sandbox.routing import Router, record_or_404, require_scope, sandbox
 from explorer.sandbox.store import Store, Where
 from explorer.sandbox.v1render import (
     PERSON_COUNTS,
@@ -184,7 +184,9 @@ def _cursor(raw: str | None) -> int | None:
 
 def changelog_page(request: Request, collection: str, label: str) -> Response:
     """A record's field changes, newest first, with v1's cursor paging (``/deals``,
-    ``/persons`` and ``/organizations/{id}/changelog``)."""
+    ``/persons`` and ``/organizations/{id}/changelog``). OAuth tokens need ``recents:read``,
+    as the spec's ``security`` says."""
+    require_scope(request, "recents:read")
     sb = sandbox(request)
     item_id = record_or_404(request, collection, label, include_deleted=True)["id"]
     q = Query(request.query_params)
