@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from explorer.sandbox.collections import COLLECTIONS
 from explorer.sandbox.derived import deal_product_sum
-from explorer.sandbox.entities import DEFAULT_LIMIT, MAX_LIMIT, keyset_page
+from explorer.sandbox.entities import DEFAULT_LIMIT, MAX_LIMIT
 from explorer.sandbox.fields import check_currency
 from explorer.sandbox.http import (
     JSON,
@@ -32,6 +32,7 @@ from explorer.sandbox.http import (
     shown,
     v2_time,
 )
+from explorer.sandbox.paging import keyset_page
 from explorer.sandbox.routing import Router, Sandbox, sandbox
 from explorer.sandbox.store import Where
 from explorer.sandbox.validation import require, validated_body
