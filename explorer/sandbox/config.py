@@ -125,7 +125,7 @@ class OAuthConfig:
     redirect_uri: str = "http://127.0.0.1:18765/callback"
     scope: str = (
         "base,deals:full,contacts:full,leads:full,activities:full,products:full,"
-        "search:read,users:read"
+        "search:read,users:read,recents:read"
     )
 
 

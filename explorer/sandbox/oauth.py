@@ -218,6 +218,13 @@ class OAuthServer:
             return None
         return grant.user_id
 
+    def scopes_for_access_token(self, token: str) -> frozenset[str] | None:
+        """The scopes granted to a Bearer access token, or None if unknown or expired."""
+        if self.user_for_access_token(token) is None:
+            return None
+        grant = self._access[_digest(token)]
+        return frozenset(s.strip() for s in grant.scope.split(",") if s.strip())
+
     def routes(self) -> list[BaseRoute]:
         """The endpoints, relative to the ``/oauth`` mount."""
         return [

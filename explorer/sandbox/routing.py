@@ -180,13 +180,8 @@ def granted_scopes(request: Request) -> frozenset[str] | None:
     sb = sandbox(request)
     if not token or token in sb.tokens:
         return None
-    from explorer.sandbox.oauth import _digest
-
-    # The grant behind the token (OAuthServer keeps them by digest; a read-only look-up).
-    grant = sb.oauth._access.get(_digest(token))
-    if grant is None:
-        return frozenset()
-    return frozenset(s.strip() for s in grant.scope.split(",") if s.strip())
+    scopes = sb.oauth.scopes_for_access_token(token)
+    return frozenset() if scopes is None else scopes
 
 
 def require_scope(request: Request, *any_of: str) -> None:
