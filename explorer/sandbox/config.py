@@ -113,15 +113,19 @@ class OAuthConfig:
         access_token_ttl: seconds an access token lives (Pipedrive: 3599).
         auto_approve: ``/oauth/authorize`` redirects at once instead of showing the page.
         scope: the scope granted.
+        redirect_uri: the app's registered callback URL; like Pipedrive (Developer Hub), the
+            sandbox redirects only there and refuses any other ``redirect_uri``. The default
+            is the client's default (``explorer.api.oauth.DEFAULT_REDIRECT_URI``).
     """
 
     client_id: str = "sandbox-client-id"
     client_secret: str = "sandbox-client-secret"
     access_token_ttl: int = 3599
     auto_approve: bool = False
+    redirect_uri: str = "http://127.0.0.1:18765/callback"
     scope: str = (
         "base,deals:full,contacts:full,leads:full,activities:full,products:full,"
-        "search:read,users:read"
+        "search:read,users:read,recents:read"
     )
 
 

@@ -36,6 +36,7 @@ from explorer.sandbox.config import (
 )
 from explorer.sandbox.demo import generate
 from explorer.sandbox.faults import validate_rule
+from explorer.sandbox.oauth import redirect_uri_problem
 from explorer.sandbox.store import Store
 
 SIZES = ("small", "medium", "large")
@@ -166,6 +167,10 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                        help="access token lifetime in seconds (default: 3599)")
     oauth.add_argument("--oauth-auto-approve", action="store_true",
                        help="/oauth/authorize redirects at once instead of showing the page")
+    oauth.add_argument("--oauth-redirect-uri", type=_redirect_uri,
+                       default=OAuthConfig.redirect_uri, metavar="URI",
+                       help="the app's registered callback URL; any other redirect_uri is "
+                       "refused, as Pipedrive does (default: %(default)s)")
     faults = parser.add_argument_group("fault injection")
     faults.add_argument("--fault", action="append", default=[], metavar="KIND[:OPTS]",
                         help="inject a fault, e.g. error_503:probability=0.1 or "
@@ -174,6 +179,13 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     faults.add_argument("--fault-seed", type=int, default=0,
                         help="seed of the fault draws (default: 0)")
     return parser
+
+
+def _redirect_uri(text: str) -> str:
+    problem = redirect_uri_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text
 
 
 def _zone(text: str) -> str:
@@ -214,6 +226,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         oauth=OAuthConfig(
             client_id=args.oauth_client_id, client_secret=args.oauth_client_secret,
             access_token_ttl=args.oauth_token_ttl, auto_approve=args.oauth_auto_approve,
+            redirect_uri=args.oauth_redirect_uri,
         ),
         faults=FaultConfig(rules=rules, seed=args.fault_seed),
     )
