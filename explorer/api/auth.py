@@ -201,7 +201,9 @@ class OAuthTokenProvider:
             raise self._still_refused()
         tokens, generation = self._tokens, self._generation
         left = tokens.expires_in(self._now())
-        if left <= min(self._refresh_margin, self._lifetime / 4):
+        # Never later than ``current_headers`` would call the token stale, or a request could
+        # be told to renew credentials that ``headers()`` then hands back unrenewed.
+        if left <= max(min(self._refresh_margin, self._lifetime / 4), _SEND_MARGIN_S):
             await self._refresh(generation, still_valid=left > _SEND_MARGIN_S)
             tokens, generation = self._tokens, self._generation
         self._sent.set(generation)
