@@ -1,7 +1,8 @@
 """A click during a bulk job: 1,000 background PATCHes at the growth plan, and an interactive
 GET every 0.5 s while they run.
 
-Run: ``.venv/bin/python tests/benchmarks/bench_click.py [--count 1000] [--every 0.5]``.
+Run: ``.venv/bin/python tests/benchmarks/bench_click.py [--count 1000] [--every 0.5]``
+(``--size medium``, the default: 1,000 deals that are not archived).
 
 A sandbox server process on 127.0.0.1 (``--plan growth``: 40 requests per rolling 2 s per API
 token) serves the demo data. The ids of the first ``count`` deals are read first (then the
@@ -128,7 +129,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--every", type=float, default=0.5, help="seconds between clicks")
-    parser.add_argument("--size", default="small", help="demo data: small or medium")
+    parser.add_argument("--size", default="medium",
+                        help="demo data: small (824 deals not archived) or medium")
     args = parser.parse_args()
     if args.count <= GROWTH_BURST:
         parser.error(f"--count must exceed one window ({GROWTH_BURST}) for a floor above 0")

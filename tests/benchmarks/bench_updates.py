@@ -1,6 +1,6 @@
 """Updates at the limit: 1,000 single-record PATCHes of deals at the premium plan.
 
-Run: ``.venv/bin/python tests/benchmarks/bench_updates.py [--count 1000] [--size small]``.
+Run: ``.venv/bin/python tests/benchmarks/bench_updates.py [--count 1000] [--size medium]``.
 
 A sandbox server process on 127.0.0.1 (``--plan premium``: 100 requests per rolling 2 s per
 API token) serves the demo data. The ids of the first ``count`` deals are read first (then
@@ -85,7 +85,8 @@ async def run(url: str, token: str, count: int, margin: float,
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--size", default="small", help="demo data: small or medium")
+    parser.add_argument("--size", default="medium",
+                        help="demo data: small (824 deals not archived) or medium")
     parser.add_argument("--margin", type=float, default=RateGovernor().margin)
     parser.add_argument("--max-skew", type=float, default=RateGovernor().max_skew,
                         help="cap the wait for an answer (default: none)")
