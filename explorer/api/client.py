@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json as jsonlib
 import logging
 import math
@@ -137,6 +138,8 @@ class PipedriveClient:
         watch, self._daily_watch = self._daily_watch, None
         if watch is not None:
             watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
         if http is not None:
             await http.aclose()
 
