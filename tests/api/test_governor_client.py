@@ -260,3 +260,17 @@ async def test_credentials_that_never_stay_fresh_fail_the_request_unsent(
         assert not caught.value.may_have_arrived
         assert governor.occupied("burst") == 0
     assert app.state.stats.requests["getDeal"] == 0 and client.usage.total_requests == 0
+
+
+@pytest.mark.parametrize(("text", "daily"), [
+    ("Daily API token budget exhausted: this request costs 1 tokens", True),
+    ("The daily token limit has been reached for this company", True),
+    ("Your company's daily API quota is spent", True),
+    ("Rate limit exceeded: at most 40 requests per rolling 2-second window per token", False),
+    ("Request over limit", False),
+    (None, False),
+])
+def test_a_daily_message_is_told_from_a_window_one(text: str | None, daily: bool) -> None:
+    from explorer.api.responses import says_daily
+
+    assert says_daily(text) is daily
