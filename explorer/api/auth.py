@@ -140,6 +140,11 @@ class OAuthTokenProvider:
     def expires_at(self) -> datetime:
         return self._tokens.expires_at
 
+    @property
+    def scopes(self) -> frozenset[str]:
+        """The scopes the token response granted (empty: not said)."""
+        return frozenset(s for s in self._tokens.scope.replace(" ", ",").split(",") if s)
+
     def client_config(self, base: ClientConfig) -> ClientConfig:
         """``base`` pointed at this account's ``api_domain``."""
         return base.with_base_url(self._tokens.api_domain)

@@ -47,12 +47,14 @@ async def test_a_failed_refresh_keeps_the_fields_it_had(
         await catalog.load("deals", "leads")
         source = catalog.field("deals", "Deal source")
         app.state.faults.add(FaultRule(kind="error_503", count=1, path="/api/v2/dealFields"))
-        with pytest.raises(ServerError):
-            await catalog.refresh()
+        failed = await catalog.refresh()
+        assert list(failed) == ["deals"] and isinstance(failed["deals"], ServerError)
+        assert catalog.failures == failed
         assert "deals" in catalog and catalog.field("deals", "Deal source") == source
         assert "leads" in catalog
-        await catalog.refresh("deals")  # the sandbox answers again
-        assert catalog.field("deals", "Deal source") == source
+        assert client.usage.requests["v1 GET /leadFields"] == 2  # the others were reloaded
+        assert await catalog.refresh("deals") == {}  # the sandbox answers again
+        assert catalog.field("deals", "Deal source") == source and not catalog.failures
 
 
 async def test_field_facts(catalog: FieldCatalog) -> None:
