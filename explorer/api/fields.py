@@ -5,11 +5,12 @@ resource by resource: one resource whose fields cannot be read (a 403 for a miss
 outage of one endpoint) is reported in ``failures`` with its error, and every other resource
 keeps or gets its fields. Where the app's OAuth scopes do not reach a resource's *Fields
 endpoint (v2 ``activityFields`` needs ``admin``), the endpoint that they do reach is read
-instead (v1 ``activityFields``). The catalog answers, per resource: which fields exist, their type, whether they are editable, their
-options. It turns records into ``{name: value}`` with option labels (``readable``), and names
-and labels into a request body of the right shape (``write_body``: v2 nests custom values in
-``custom_fields``; v1 leads carry them flat, v1-style), validating every value before it is
-sent (``validation.py``). Display formatting lives in ``display.py``.
+instead (v1 ``activityFields``). The catalog answers, per resource: which fields exist, their
+type, whether they are editable, their options. It turns records into ``{name: value}`` with
+option labels (``readable``), and names and labels into a request body of the right shape
+(``write_body``: v2 nests custom values in ``custom_fields``; v1 leads carry them flat,
+v1-style), validating every value before it is sent (``validation.py``). Display formatting
+lives in ``display.py``.
 """
 
 from __future__ import annotations

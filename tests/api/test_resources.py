@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from explorer.api.related import RELATED, related_list
 from explorer.api.resources import (
     RESOURCES,
     body_keys,
@@ -17,7 +18,6 @@ from explorer.api.resources import (
     token_cost,
     token_costs,
 )
-from explorer.api.related import RELATED, related_list
 from explorer.sandbox import specdata
 
 SPECS = Path(__file__).resolve().parents[2] / "resources" / "openapi"
