@@ -300,12 +300,15 @@ class PipedriveClient:
 
     async def fetch_page(self, name: str | Resource, filters: Params | None = None,
                          sort: str | None = None, page_size: int = 100, *,
-                         after: PageHandle | None = None, archived: bool = False) -> Page:
-        """One page of a list (``sort``: ``"update_time desc"``); ``page.handle`` goes on
-        (``after=page.handle``, any page size), ``page.more`` says whether more exist.
-        Handles are immutable: pages may be fetched concurrently (``pages.py``)."""
+                         after: PageHandle | None = None, archived: bool = False,
+                         params: Params | None = None) -> Page:
+        """One page of a list (``sort``: ``"update_time desc"``; ``params`` pass through,
+        e.g. ``include_fields``); ``page.handle`` goes on (``after=page.handle``, any page
+        size), ``page.more`` says whether more exist. Handles are immutable: pages may be
+        fetched concurrently (``pages.py``)."""
         listing = resource(name).listing(archived=archived)
-        return await pages.fetch_page(self, listing, filters, sort, page_size, after)
+        return await pages.fetch_page(self, listing, filters, sort, page_size, after,
+                                      params=params)
 
     def related(self, parent: str | Resource, record_id: int | str, name: str, *,
                 params: Params | None = None) -> AsyncIterator[JSON]:

@@ -93,31 +93,38 @@ def sort_params(listing: Listing, sort: str | None) -> dict[str, str]:
 
 
 def first_handle(listing: Listing, filters: Mapping[str, Any] | None,
-                 sort: str | None) -> PageHandle:
-    """The handle of a list's first page, its filters and sort checked."""
+                 sort: str | None, params: Mapping[str, Any] | None = None) -> PageHandle:
+    """The handle of a list's first page, its filters and sort checked; ``params`` pass
+    through (``include_fields``, ``custom_fields``)."""
     given = check_filters(listing, filters)
     ids = check_ids(listing, given)
     if ids is not None and len(ids) > MAX_IDS:
         raise ValueError(f"{listing.what}: ids takes at most {MAX_IDS} ids per request, got "
                          f"{len(ids)}; page through them in groups of {MAX_IDS} (iterate does)")
-    query = {**given, **sort_params(listing, sort)}
+    paged = {"cursor", "start", "limit"} & set(params or ())
+    if paged:
+        raise ValueError(f"{', '.join(sorted(paged))}: paging is the handle's; pass page_size "
+                         "and after= instead")
+    query = {**(params or {}), **given, **sort_params(listing, sort)}
     return PageHandle(listing, tuple(sorted(query.items(), key=lambda item: item[0])))
 
 
 async def fetch_page(client: PipedriveClient, listing: Listing,
                      filters: Mapping[str, Any] | None = None, sort: str | None = None,
-                     page_size: int = 100, after: PageHandle | None = None) -> Page:
-    """One page of ``listing`` (see the module docstring). With ``after``, ``filters`` and
-    ``sort`` must be left out or be the handle's own: a handle goes on with the list it came
-    from."""
+                     page_size: int = 100, after: PageHandle | None = None, *,
+                     params: Mapping[str, Any] | None = None) -> Page:
+    """One page of ``listing`` (see the module docstring). With ``after``, ``filters``,
+    ``sort`` and ``params`` must be left out or be the handle's own: a handle goes on with
+    the list it came from."""
     if isinstance(page_size, bool) or not 1 <= page_size <= listing.max_page:
         raise ValueError(f"{listing.what}: page_size must be 1 to {listing.max_page}, got "
                          f"{page_size!r}")
-    handle = first_handle(listing, filters, sort)
+    handle = first_handle(listing, filters, sort, params)
     if after is not None:
         if after.listing != listing:
             raise ValueError(f"this handle continues {after.listing.what}, not {listing.what}")
-        if (filters is not None or sort is not None) and handle.query != after.query:
+        given = filters is not None or sort is not None or params is not None
+        if given and handle.query != after.query:
             raise ValueError(f"this handle continues {listing.what} with other filters or "
                              "sort; leave filters and sort out to go on with the handle's")
         handle = after

@@ -98,6 +98,14 @@ async def test_handles_belong_to_their_list(client: PipedriveClient) -> None:
             await client.fetch_page("deals", page_size=size)
     with pytest.raises(ValueError, match="sort 'update_time sideways'"):
         await client.fetch_page("deals", sort="update_time sideways")
+    with pytest.raises(ValueError, match="cursor: paging is the handle's"):
+        await client.fetch_page("deals", params={"cursor": "abc"})
+
+
+async def test_params_pass_through_and_stay_with_the_handle(client: PipedriveClient) -> None:
+    first = await client.fetch_page("deals", page_size=3, params={"include_fields": "notes_count"})
+    second = await client.fetch_page("deals", page_size=3, after=first.handle)
+    assert all("notes_count" in r for r in (*first.records, *second.records))
 
 
 async def test_unpaged_lists_come_whole(app: SandboxApp, client: PipedriveClient) -> None:
