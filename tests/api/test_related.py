@@ -12,11 +12,14 @@ from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
 from explorer.sandbox.routes.v1_deals import participant_sources
 from explorer.sandbox.store import Store
 
+# Records the regular lists show (archived ones have their own).
+LISTED = ("COALESCE(is_archived, 0) = 0", ())
+
 
 async def deal_with_participants(client: PipedriveClient, store: Store) -> tuple[int, set[int]]:
     """A deal with three participants (its person, and two more through activities), and
     their person ids as the store derives them."""
-    deal = store.select("deals", [("person_id IS NOT NULL", ())], limit=1)[0]
+    deal = store.select("deals", [("person_id IS NOT NULL", ()), LISTED], limit=1)[0]
     others = [p["id"] for p in store.select("persons", [("id != ?", (deal["person_id"],))],
                                             limit=2)]
     for person_id in others:
@@ -47,7 +50,7 @@ async def test_deal_participants_in_pages(config: ClientConfig, store: Store,
 
 async def test_deal_changelog_newest_first_in_cursor_pages(client: PipedriveClient,
                                                            store: Store) -> None:
-    deal_id = store.select("deals", [("status = ?", ("open",))], limit=1)[0]["id"]
+    deal_id = store.select("deals", [("status = ?", ("open",)), LISTED], limit=1)[0]["id"]
     titles = [f"Renamed {n}" for n in range(5)]
     for title in titles:
         await client.update("deals", deal_id, {"title": title})
