@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 import httpx
@@ -13,13 +13,22 @@ import httpx
 from explorer.api import oauth
 from explorer.api.config import ClientConfig
 from explorer.api.errors import (
+    ApiError,
     AuthExpired,
+    InvalidValue,
     NetworkError,
     OAuthRejected,
     TokenStoreFailed,
     TransportError,
 )
 from explorer.api.oauth import OAuthApp, TokenSet
+from explorer.api.tokencheck import credential_problem
+from explorer.api.tokenstore import (
+    DEFAULT_STORE_TIMEOUT_S,
+    OnStoreFailed,
+    OnTokens,
+    TokenKeeper,
+)
 
 
 @runtime_checkable
@@ -47,15 +56,21 @@ class TokenProvider(Protocol):
 
 
 class ApiTokenProvider:
-    """A personal API token, sent as the ``x-api-token`` header (Pipedrive's apiKey scheme)."""
+    """A personal API token, sent as the ``x-api-token`` header (Pipedrive's apiKey scheme).
+
+    A token that could not go into a header (a line break, a non-ASCII character such as a
+    zero-width space, a space inside) is refused here, before anything is sent, with an
+    ``InvalidValue`` that names the problem and its position and never the token.
+    """
 
     __slots__ = ("_token",)
 
     def __init__(self, token: str) -> None:
         token = token.strip()
-        if not token:
-            raise ValueError("the API token is empty; copy it from Pipedrive's "
-                             "Personal preferences → API")
+        problem = "is empty" if not token else credential_problem(token)
+        if problem is not None:
+            raise InvalidValue("api_token", f"the API token {problem}; copy it again from "
+                               "Pipedrive's Personal preferences → API")
         self._token = token
 
     async def headers(self) -> dict[str, str]:
@@ -74,17 +89,22 @@ class ApiTokenProvider:
     __str__ = __repr__
 
 
-OnTokens = Callable[[TokenSet], Awaitable[None] | None]
-"""Receives every new ``TokenSet`` (the refresh token rotates): store it in the keychain. A
-coroutine function is awaited; a plain function runs in a worker thread (keyring blocks)."""
-
-
 _SEND_MARGIN_S = 1.0
 """An access token with less life left than this is renewed before it goes out."""
+_BACKOFF_FIRST_S, _BACKOFF_CAP_S = 1.0, 60.0
+"""After a refresh that got no usable answer (a 5xx, a 429, no answer at all), the next try
+waits this long, doubling up to the cap: requests do not each hammer the token endpoint."""
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _is_final(error: ApiError) -> bool:
+    """Whether a refused refresh is the client's problem (it cannot succeed by trying again:
+    a refused refresh token, wrong client credentials, a malformed request) rather than the
+    server's or the network's (worth another try later)."""
+    return 400 <= error.status < 500 and error.status not in (408, 425, 429)
 
 
 class OAuthTokenProvider:
@@ -96,29 +116,48 @@ class OAuthTokenProvider:
     and each request remembers which token it sent, so a 401 for a token that has since been
     replaced is just sent again. The refresh runs as its own task because its answer rotates
     the refresh token: a request cancelled while waiting (a paging window no longer needed)
-    must not throw the new tokens away. Every new ``TokenSet`` is in use at once (the old
-    refresh token is dead already) and goes to ``on_tokens``; the requests that waited for
-    the refresh go on once it is stored. If storing fails they raise ``TokenStoreFailed``,
-    and later requests go on with the new tokens. The provider keeps tokens in memory only.
-    A refused refresh token (``invalid_grant``) raises ``AuthExpired`` now and for every
-    later request, without asking the server again.
+    must not throw the new tokens away.
+
+    New tokens are in use the moment they arrive; storing them (``on_tokens``, the keychain)
+    runs in the background with ``store_timeout`` (``TokenKeeper``), so it never holds a
+    request. A store that fails or times out is reported through ``store_failure`` and
+    ``on_store_failed`` (a ``TokenStoreFailed`` for the app to show), never by failing a
+    request, and the next rotation stores again. ``stored()`` waits for a running store (at
+    shutdown). The provider keeps tokens in memory only.
+
+    A refresh refused for the client's reasons (``invalid_grant``: ``AuthExpired``, sign in
+    again; ``invalid_client`` or another 4xx: ``OAuthRejected``, check the client
+    credentials) is final: it is raised now and for every later request without asking the
+    server again. One that got no usable answer (5xx, 429, no connection) is tried again
+    after a back-off (1 s, doubling up to 60 s); meanwhile an access token that is still
+    valid goes on serving, and a request that needs a new one fails at once, unsent.
 
     Args:
         app: the OAuth app (client credentials, OAuth server URL).
         tokens: from ``sign_in`` or the keychain.
-        on_tokens: awaited with each new ``TokenSet`` (a plain function runs in a worker
-            thread).
+        on_tokens: gets each new ``TokenSet`` (a plain function runs in a worker thread).
+        store_timeout: seconds one ``on_tokens`` call may take before it counts as failed.
+        on_store_failed: told each ``TokenStoreFailed`` (on the event loop).
         http: an httpx client for token requests (tests: one on an ASGI transport); None
             opens a short-lived one per refresh.
-        now: the clock expiry is measured on (UTC).
+        now: the clock expiry and back-off are measured on (UTC).
     """
 
     def __init__(self, app: OAuthApp, tokens: TokenSet, *, on_tokens: OnTokens | None = None,
+                 store_timeout: float = DEFAULT_STORE_TIMEOUT_S,
+                 on_store_failed: OnStoreFailed | None = None,
                  http: httpx.AsyncClient | None = None, refresh_margin: float = 60.0,
                  now: Callable[[], datetime] = _utcnow) -> None:
+        problem = oauth.tokens_problem(tokens) or oauth.api_domain_problem(tokens.api_domain,
+                                                                            app.oauth_url)
+        if problem is not None:
+            raise InvalidValue("tokens", f"the stored OAuth sign-in is unusable: {problem}. "
+                               "Sign in to Pipedrive again.")
         self._app = app
         self._tokens = tokens
-        self._on_tokens = on_tokens
+        self._keeper = (TokenKeeper(on_tokens, timeout=store_timeout,
+                                    on_failure=on_store_failed)
+                        if on_tokens is not None else None)
         self._http = http
         self._refresh_margin = refresh_margin
         self._now = now
@@ -128,7 +167,10 @@ class OAuthTokenProvider:
         # The generation of the token this task sent last: lets a 401 tell "my token is stale,
         # someone refreshed already" from "the current token was refused".
         self._sent: ContextVar[int] = ContextVar(f"oauth-sent-{id(self)}")
-        self._expired: AuthExpired | None = None
+        self._refused: ApiError | None = None  # a final refusal (AuthExpired, OAuthRejected)
+        self._failures = 0
+        self._last_failure: TransportError | ApiError | None = None
+        self._retry_at: datetime | None = None
         self.refreshes = 0
 
     @property
@@ -145,23 +187,33 @@ class OAuthTokenProvider:
         """The scopes the token response granted (empty: not said)."""
         return frozenset(s for s in self._tokens.scope.replace(" ", ",").split(",") if s)
 
+    @property
+    def store_failure(self) -> TokenStoreFailed | None:
+        """Why the newest tokens are not stored (failed or timed out), or None."""
+        return self._keeper.failure if self._keeper is not None else None
+
+    async def stored(self) -> TokenStoreFailed | None:
+        """Wait for a running token store to finish (each call bounded by ``store_timeout``);
+        ``store_failure`` then. For the app's shutdown, and for tests."""
+        return await self._keeper.settled() if self._keeper is not None else None
+
     def client_config(self, base: ClientConfig) -> ClientConfig:
         """``base`` pointed at this account's ``api_domain``."""
         return base.with_base_url(self._tokens.api_domain)
 
     async def headers(self) -> dict[str, str]:
-        if self._expired is not None:
-            raise self._still_expired()
+        if self._refused is not None:
+            raise self._still_refused()
         tokens, generation = self._tokens, self._generation
         left = tokens.expires_in(self._now())
         if left <= min(self._refresh_margin, self._lifetime / 4):
-            await self._refresh(generation, still_valid=left > 0)
+            await self._refresh(generation, still_valid=left > _SEND_MARGIN_S)
             tokens, generation = self._tokens, self._generation
         self._sent.set(generation)
         return {"authorization": f"{tokens.token_type.capitalize()} {tokens.access_token}"}
 
     def current_headers(self) -> dict[str, str] | None:
-        if self._expired is not None:
+        if self._refused is not None:
             return None
         tokens, generation = self._tokens, self._generation
         # Past the refresh margin but unexpired is still good to send: ``headers()`` tried
@@ -172,8 +224,8 @@ class OAuthTokenProvider:
         return {"authorization": f"{tokens.token_type.capitalize()} {tokens.access_token}"}
 
     async def on_unauthorized(self) -> bool:
-        if self._expired is not None:
-            raise self._still_expired()
+        if self._refused is not None:
+            raise self._still_refused()
         await self._refresh(self._sent.get(self._generation), still_valid=False)
         return True
 
@@ -184,19 +236,24 @@ class OAuthTokenProvider:
     async def _refresh(self, seen: int, *, still_valid: bool) -> None:
         """Make sure tokens newer than generation ``seen`` exist (sharing a running refresh).
         With ``still_valid`` a refresh that got no answer is let go: the current token works
-        for a little longer and the next request tries again."""
-        if self._expired is not None:
-            raise self._still_expired()
+        for a little longer and a later request tries again (after the back-off)."""
+        if self._refused is not None:
+            raise self._still_refused()
         if self._generation != seen:
             return  # another request refreshed since this one read the token
         task = self._refreshing
         if task is None:
+            if self._retry_at is not None and self._now() < self._retry_at:
+                if still_valid:
+                    return
+                assert self._last_failure is not None
+                raise _unavailable(self._last_failure, self._retry_at - self._now())
             task = self._refreshing = asyncio.ensure_future(self._run_refresh())
             task.add_done_callback(self._refresh_done)
         try:
             await asyncio.shield(task)
         except (TransportError, OAuthRejected) as error:
-            if isinstance(error, OAuthRejected) and error.status < 500:
+            if isinstance(error, OAuthRejected) and _is_final(error):
                 raise
             if not still_valid:
                 raise _unavailable(error) from error
@@ -205,44 +262,56 @@ class OAuthTokenProvider:
         try:
             tokens = await oauth.refresh(self._app, self._tokens.refresh_token,
                                          http=self._http, now=self._now)
-        except AuthExpired as error:
-            self._expired = error
+        except (TransportError, ApiError) as error:
+            self._failed(error)
             raise
         self._lifetime = max(0.0, tokens.expires_in(self._now()))
         self._tokens = tokens
         self._generation += 1
         self.refreshes += 1
-        if self._on_tokens is not None:
-            try:
-                # The keychain (keyring) is synchronous and may prompt: off the event loop.
-                await oauth.call_off_loop(self._on_tokens, tokens)
-            except Exception as exc:  # the caller's store: any failure means "not stored"
-                reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                raise TokenStoreFailed(reason) from exc
+        self._failures, self._retry_at, self._last_failure = 0, None, None
+        if self._keeper is not None:
+            self._keeper.submit(tokens)  # in the background: requests go on at once
+
+    def _failed(self, error: TransportError | ApiError) -> None:
+        if isinstance(error, ApiError) and _is_final(error):
+            self._refused = error
+            return
+        self._failures += 1
+        self._last_failure = error
+        delay = min(_BACKOFF_CAP_S, _BACKOFF_FIRST_S * 2 ** (self._failures - 1))
+        self._retry_at = self._now() + timedelta(seconds=delay)
 
     def _refresh_done(self, task: asyncio.Task[None]) -> None:
         self._refreshing = None
         if not task.cancelled():
             task.exception()  # retrieved here too, in case every waiter was cancelled
 
-    def _still_expired(self) -> AuthExpired:
-        error = self._expired
+    def _still_refused(self) -> ApiError:
+        error = self._refused
         assert error is not None
-        return AuthExpired(error.status, error.method, error.path, error.error,
+        return type(error)(error.status, error.method, error.path, error.error,
                            error.error_info, error.code)
 
     def __repr__(self) -> str:
-        state = "expired" if self._expired is not None else f"expires {self.expires_at:%H:%M:%S}"
+        if isinstance(self._refused, AuthExpired):
+            state = "expired"
+        elif self._refused is not None:
+            state = "refused"
+        else:
+            state = f"expires {self.expires_at:%H:%M:%S}"
         return (f"OAuthTokenProvider(client_id={self._app.client_id}, "
                 f"api_domain={self.api_domain}, {state}, tokens=<hidden>)")
 
     __str__ = __repr__
 
 
-def _unavailable(error: TransportError | OAuthRejected) -> NetworkError:
+def _unavailable(error: TransportError | ApiError,
+                 retry_in: timedelta | None = None) -> NetworkError:
     """A refresh that got no usable answer, as the API request sees it: never sent, so the
     client may retry it whatever its method."""
     detail = error.detail if isinstance(error, TransportError) else f"HTTP {error.status}"
+    wait = f"; the next try is in {retry_in.total_seconds():.0f} s" if retry_in else ""
     return NetworkError(error.method, error.path,
-                        f"could not refresh the OAuth access token ({detail})",
+                        f"could not refresh the OAuth access token ({detail}){wait}",
                         may_have_arrived=False)

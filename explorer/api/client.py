@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 import math
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
 
 from explorer.api import pages, paging
+from explorer.api import search as searching
 from explorer.api.auth import TokenProvider
 from explorer.api.config import Attempt, ClientConfig, default_transport
 from explorer.api.errors import (
@@ -369,13 +370,33 @@ class PipedriveClient:
         env = await self.request("DELETE", res.version, path, what_to_check=check)
         return env.data
 
-    async def search(self, term: str, *, item_types: tuple[str, ...] = (),
-                     limit: int = 100, **params: Any) -> list[JSON]:
-        """One page of ``/api/v2/itemSearch`` results (``items``), counted as a search."""
-        query = {"term": term, "item_types": list(item_types) or None, "limit": limit, **params}
+    async def search(self, term: str, *, item_types: str | Iterable[str] = (),
+                     fields: str | Iterable[str] = (), exact_match: bool = False,
+                     related: bool = False, include_fields: str | Iterable[str] = (),
+                     limit: int = searching.ITEM_LIMIT,
+                     cursor: str | None = None) -> searching.SearchResult:
+        """One page of ``/api/v2/itemSearch``: items, related items (``related``: leads and
+        deals of the persons and organizations found) and the next cursor. The term, limit
+        and choices are checked before a token is spent (``explorer/api/search.py``)."""
+        query = searching.item_search_query(
+            term, item_types=item_types, fields=fields, exact_match=exact_match,
+            related=related, include_fields=include_fields, limit=limit, cursor=cursor)
         env = await self.request("GET", "v2", "/itemSearch", params=query)
-        items: list[JSON] = (env.data or {}).get("items", [])
-        return items
+        return searching.SearchResult.from_answer(env.data, env.additional_data)
+
+    async def search_entity(self, name: str | Resource, term: str, *,
+                            fields: str | Iterable[str] = (), exact_match: bool = False,
+                            include_fields: str | Iterable[str] = (),
+                            limit: int = searching.ITEM_LIMIT, cursor: str | None = None,
+                            **filters: Any) -> searching.SearchResult:
+        """One page of a resource's own v2 search (``/deals/search`` with ``person_id``,
+        ``organization_id``, ``status``; persons, organizations, products, leads), checked
+        before sending like ``search``."""
+        path, query = searching.entity_search_query(
+            name, term, fields=fields, exact_match=exact_match, include_fields=include_fields,
+            limit=limit, cursor=cursor, filters=filters)
+        env = await self.request("GET", "v2", path, params=query)
+        return searching.SearchResult.from_answer(env.data, env.additional_data)
 
 
 # ---------------------------------------------------------------------- helpers

@@ -1,10 +1,11 @@
 """Field values as text for display: option labels, money, dates in the user's locale, names.
 
 Stdlib only: a small table of locale conventions (separators, date and time patterns, where
-the currency symbol goes) keyed by Pipedrive's ``locale`` (``/users/me``, e.g. ``de_DE``),
-falling back to the language, then to ``en_US``. References to users, persons and
-organizations are turned into names by a resolver callback the caller supplies (it owns the
-caches); without one they show as ``#id``.
+the currency symbol goes, where the minus sign goes) keyed by Pipedrive's ``locale``
+(``/users/me``, e.g. ``de_DE``), falling back to the language, then to ``en_US``. References to
+users, persons, organizations, pipelines, stages and lead labels are turned into names by a
+resolver callback the caller supplies (``names.NameCache.resolve`` owns the caches); without
+one they show as ``#id``. Ids are shown without thousands separators (``12345``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from explorer.api.fields import Field, labelled
 
-Resolver = Callable[[str, int], str | None]
-"""``(kind, id) → name``; kind is ``user``, ``person``, ``organization``, ``deal`` or ``lead``."""
+Resolver = Callable[[str, int | str], str | None]
+"""``(kind, id) → name``; kind is ``user``, ``person``, ``organization``, ``deal``, ``lead``,
+``pipeline``, ``stage`` or ``lead_label`` (lead label ids are UUIDs)."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class LocaleFormat:
     time: str
     symbol_first: bool
     symbol_space: bool
+    minus: str = "-"  # CLDR: U+2212 in Swedish, Finnish, Estonian
+    # CLDR's negative currency pattern where it is not the sign before the positive form:
+    # "{s} {m}{n}" → "€ -1.200,00" (nl), "{s}{m}{n}" → "CHF-1’200.00" (de_CH).
+    negative_money: str | None = None
 
 
 _NBSP = "\u00a0"
@@ -39,17 +45,17 @@ LOCALES: dict[str, LocaleFormat] = {
     "en_AU": LocaleFormat(".", ",", "%d/%m/%Y", "%I:%M %p", True, False),
     "en_CA": LocaleFormat(".", ",", "%Y-%m-%d", "%I:%M %p", True, False),
     "de_DE": LocaleFormat(",", ".", "%d.%m.%Y", "%H:%M", False, True),
-    "de_CH": LocaleFormat(".", "’", "%d.%m.%Y", "%H:%M", True, True),
+    "de_CH": LocaleFormat(".", "’", "%d.%m.%Y", "%H:%M", True, True, "-", "{s}{m}{n}"),
     "fr_FR": LocaleFormat(",", "\u202f", "%d/%m/%Y", "%H:%M", False, True),
     "es_ES": LocaleFormat(",", ".", "%d/%m/%Y", "%H:%M", False, True),
     "it_IT": LocaleFormat(",", ".", "%d/%m/%Y", "%H:%M", False, True),
-    "nl_NL": LocaleFormat(",", ".", "%d-%m-%Y", "%H:%M", True, True),
+    "nl_NL": LocaleFormat(",", ".", "%d-%m-%Y", "%H:%M", True, True, "-", "{s} {m}{n}"),
     "pt_BR": LocaleFormat(",", ".", "%d/%m/%Y", "%H:%M", True, True),
     "pt_PT": LocaleFormat(",", _NBSP, "%d/%m/%Y", "%H:%M", False, True),
     "pl_PL": LocaleFormat(",", _NBSP, "%d.%m.%Y", "%H:%M", False, True),
-    "sv_SE": LocaleFormat(",", _NBSP, "%Y-%m-%d", "%H:%M", False, True),
-    "fi_FI": LocaleFormat(",", _NBSP, "%d.%m.%Y", "%H.%M", False, True),
-    "et_EE": LocaleFormat(",", _NBSP, "%d.%m.%Y", "%H:%M", False, True),
+    "sv_SE": LocaleFormat(",", _NBSP, "%Y-%m-%d", "%H:%M", False, True, "\u2212"),
+    "fi_FI": LocaleFormat(",", _NBSP, "%d.%m.%Y", "%H.%M", False, True, "\u2212"),
+    "et_EE": LocaleFormat(",", _NBSP, "%d.%m.%Y", "%H:%M", False, True, "\u2212"),
     "ja_JP": LocaleFormat(".", ",", "%Y/%m/%d", "%H:%M", True, False),
 }
 _LANGUAGE_DEFAULT = {"en": "en_US", "de": "de_DE", "fr": "fr_FR", "es": "es_ES", "it": "it_IT",
@@ -65,7 +71,13 @@ ZERO_DECIMALS = frozenset({"JPY", "KRW", "CLP", "ISK", "HUF", "VND"})
 VISIBILITY = {1: "Owner only", 3: "Owner's visibility group",
               5: "Owner's visibility group and sub-groups", 7: "Entire company"}
 _REFERENCE_KINDS = {"user": "user", "people": "person", "org": "organization", "deal": "deal",
-                    "lead": "lead"}
+                    "lead": "lead", "stage": "stage"}
+# Built-in keys that hold the id of another record, whatever type the catalog gives them
+# (``pipeline_id`` is a "double" in some *Fields answers).
+ID_KEYS = {"owner_id": "user", "creator_user_id": "user", "user_id": "user",
+           "assigned_to_user_id": "user", "person_id": "person", "org_id": "organization",
+           "organization_id": "organization", "pipeline_id": "pipeline", "stage_id": "stage",
+           "deal_id": "deal", "lead_id": "lead"}
 
 
 def locale_format(locale: str) -> LocaleFormat:
@@ -76,27 +88,47 @@ def locale_format(locale: str) -> LocaleFormat:
 
 def format_number(value: float, locale: str = "en_US", *, decimals: int | None = None) -> str:
     fmt = locale_format(locale)
+    sign, digits = _signed(value, fmt, decimals)
+    return f"{sign}{digits}"
+
+
+def _signed(value: float, fmt: LocaleFormat, decimals: int | None) -> tuple[str, str]:
+    """``(minus sign or "", the magnitude with the locale's separators)``: the caller decides
+    where the sign goes (before a currency symbol, in most locales)."""
     if decimals is None:
         decimals = 0 if float(value).is_integer() else 2
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\0").replace(".", fmt.decimal).replace("\0", fmt.group)
+    text = f"{abs(value):,.{decimals}f}"
+    negative = value < 0 and text.strip("0.,") != ""  # -0.001 at 2 decimals shows as 0.00
+    digits = text.replace(",", "\0").replace(".", fmt.decimal).replace("\0", fmt.group)
+    return (fmt.minus if negative else ""), digits
+
+
+def format_id(value: int | str) -> str:
+    """An id as Pipedrive shows it: digits only, never grouped (``12345``, not ``12,345``)."""
+    return str(value)
 
 
 def format_money(amount: float, currency: str | None, locale: str = "en_US",
                  currencies: Mapping[str, Mapping[str, Any]] | None = None) -> str:
-    """``1200, "EUR"`` → ``€1,200.00`` (en_US) / ``1.200,00 €`` (de_DE). ``currencies`` (from
-    ``/v1/currencies``: code → {symbol, decimal_points}) overrides the built-in table."""
+    """``1200, "EUR"`` → ``€1,200.00`` (en_US) / ``1.200,00 €`` (de_DE); ``-1200, "USD"`` →
+    ``-$1,200.00`` (en_US) / ``-1.200,00 $`` (de_DE) / ``€ -1.200,00`` (nl_NL). ``currencies``
+    (from ``/v1/currencies``: code → {symbol, decimal_points}) overrides the built-in table."""
     fmt = locale_format(locale)
     info = (currencies or {}).get(currency or "") or {}
     decimals = info.get("decimal_points")
-    if not isinstance(decimals, int):
+    if not isinstance(decimals, int) or isinstance(decimals, bool) or decimals < 0:
         decimals = 0 if currency in ZERO_DECIMALS else 2
-    number = format_number(amount, locale, decimals=decimals)
+    sign, digits = _signed(amount, fmt, decimals)
     if not currency:
-        return number
+        return f"{sign}{digits}"
     symbol = str(info.get("symbol") or SYMBOLS.get(currency) or currency)
-    space = " " if fmt.symbol_space or symbol == currency else ""
-    return f"{symbol}{space}{number}" if fmt.symbol_first else f"{number}{space}{symbol}"
+    # A symbol that ends in a letter ("kr", "pts") is set apart from the digits.
+    space = " " if fmt.symbol_space or symbol == currency or symbol[-1:].isalpha() else ""
+    if not fmt.symbol_first:
+        return f"{sign}{digits}{space}{symbol}"
+    if sign and fmt.negative_money:
+        return fmt.negative_money.format(s=symbol, m=sign, n=digits)
+    return f"{sign}{symbol}{space}{digits}"
 
 
 def _moment(value: str) -> datetime | date | None:
@@ -143,6 +175,12 @@ def format_value(
     if isinstance(value, bool):
         return "Yes" if value else "No"
     ftype = field.type
+    kind = None if field.is_custom else ID_KEYS.get(field.key)
+    if kind is not None and not field.options:
+        return _reference(kind, value, resolver)
+    if field.resource == "leads" and field.key == "label_ids" and not field.options:
+        items = value if isinstance(value, list) else [value]
+        return ", ".join(_reference("lead_label", v, resolver) for v in items)
     if ftype in ("enum", "set", "status"):
         shown = labelled(field, value)
         items = shown if isinstance(shown, list) else [shown]
@@ -171,6 +209,8 @@ def format_value(
         return format_date(value, locale, timezone)
     if ftype == "time" and isinstance(value, str):
         return value[:5]
+    if isinstance(value, int | float) and _is_id(field):
+        return format_id(int(value)) if float(value).is_integer() else str(value)
     if isinstance(value, int | float):
         return format_number(value, locale)
     if isinstance(value, dict):
@@ -180,6 +220,11 @@ def format_value(
         return ", ".join(str(v.get("value", "")) if isinstance(v, dict) else str(v)
                          for v in value)
     return str(value)
+
+
+def _is_id(field: Field) -> bool:
+    """An id field (``id``, ``next_activity_id``, ``channel_id``): no thousands separators."""
+    return not field.is_custom and (field.key == "id" or field.key.endswith("_id"))
 
 
 def field_as(field: Field, ftype: str) -> Field:
@@ -193,7 +238,9 @@ def _reference(kind: str, value: Any, resolver: Resolver | None) -> str:
         if isinstance(name, str) and name:
             return name
         value = value.get("value", value.get("id"))
-    if resolver is not None and isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if resolver is not None and isinstance(value, int | str) and not isinstance(value, bool):
         name = resolver(kind, value)
         if name:
             return name

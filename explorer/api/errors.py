@@ -231,7 +231,9 @@ class TokenStoreFailed(PipedriveError):
 
     The session keeps working with the new tokens, but the stored refresh token was rotated
     out by the refresh: unless storing succeeds on a later refresh, the next start of the
-    app has to sign in again. ``reason`` is the callback's error as text.
+    app has to sign in again. ``reason`` is the callback's error as text. Reported through
+    ``OAuthTokenProvider.store_failure`` and its ``on_store_failed`` callback, never raised
+    into a request.
     """
 
     def __init__(self, reason: str) -> None:

@@ -1,48 +1,52 @@
 """OAuth 2 for a desktop app: the authorization-code flow over a loopback redirect, and the
 token endpoint (code exchange, refresh with rotating refresh tokens).
 
-The flow (``sign_in``): a one-shot HTTP receiver listens on ``http://127.0.0.1:PORT/callback``
-(a free port), the caller's ``open_url`` shows Pipedrive's consent page in the browser, the
-browser comes back with ``code`` and ``state``, the state is checked against the random one
-sent, and the code is exchanged at ``{oauth_url}/oauth/token`` with HTTP Basic client
-credentials. The answer's ``api_domain`` is the account's API origin
-(``ClientConfig.with_base_url``). ``OAuthTokenProvider`` (``explorer.api.auth``) then keeps the
-access token fresh; nothing here stores a token anywhere.
+The flow (``sign_in``): a one-shot HTTP receiver listens on the app's registered redirect URI
+(``OAuthApp.redirect_uri``, by default ``http://127.0.0.1:18765/callback``: Pipedrive redirects
+only to the callback URL registered for the app in Developer Hub, exactly, so the port is fixed),
+the caller's ``open_url`` shows Pipedrive's consent page in the browser, the browser comes back
+with ``code`` and ``state``, the state is checked against the random one sent, and the code is
+exchanged at ``{oauth_url}/oauth/token`` with HTTP Basic client credentials. The answer's
+``api_domain`` is the account's API origin (``ClientConfig.with_base_url``), accepted only on
+``https://*.pipedrive.com`` or a loopback sandbox's own origin. ``OAuthTokenProvider``
+(``explorer.api.auth``) then keeps the access token fresh; nothing here stores a token anywhere.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import html
 import inspect
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, Self, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
 from explorer.api.config import Timeouts, default_transport
 from explorer.api.errors import (
     AuthExpired,
-    AuthorizationFailed,
     OAuthRejected,
     TransportError,
 )
+from explorer.api.loopback import (
+    DEFAULT_REDIRECT_URI,
+    LOOPBACK_HOSTS,
+    LoopbackReceiver,
+    redirect_uri_problem,
+)
 from explorer.api.responses import transport_error
+from explorer.api.tokencheck import credential_problem
 
 PIPEDRIVE_OAUTH_URL = "https://oauth.pipedrive.com"
-CALLBACK_PATH = "/callback"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+PIPEDRIVE_API_SUFFIX = ".pipedrive.com"
 OpenUrl = Callable[[str], Awaitable[Any] | Any]
 """Shows a URL to the user: ``webbrowser.open`` in the app (run in a worker thread, as it may
 block); tests pass a coroutine function that plays the browser."""
 _T = TypeVar("_T")
-_MAX_REQUEST_HEAD = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,9 @@ class OAuthApp:
         oauth_url: ``https://oauth.pipedrive.com``, or a sandbox's URL.
         scope: scopes to ask for (None: the ones registered for the app).
         timeouts: for token requests.
+        redirect_uri: the callback URL registered for the app, exactly as registered:
+            ``http://`` on a loopback host with a fixed port and a path. Pipedrive redirects
+            only there, so ``sign_in`` listens exactly there.
     """
 
     client_id: str
@@ -61,6 +68,7 @@ class OAuthApp:
     oauth_url: str = PIPEDRIVE_OAUTH_URL
     scope: str | None = None
     timeouts: Timeouts = field(default_factory=Timeouts)
+    redirect_uri: str = DEFAULT_REDIRECT_URI
 
     def __post_init__(self) -> None:
         if not self.client_id or not self.client_secret:
@@ -71,13 +79,29 @@ class OAuthApp:
             raise ValueError("oauth_url must be an http(s) origin such as "
                              f"{PIPEDRIVE_OAUTH_URL}")
         object.__setattr__(self, "oauth_url", self.oauth_url.rstrip("/"))
+        problem = redirect_uri_problem(self.redirect_uri)
+        if problem is not None:
+            raise ValueError(f"redirect_uri {self.redirect_uri!r} {problem}; register a "
+                             f"callback URL such as {DEFAULT_REDIRECT_URI} for the app in "
+                             "Developer Hub and configure the same one here")
+
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        """Where ``sign_in`` listens for the redirect: the redirect URI's host and port."""
+        parts = urlsplit(self.redirect_uri)
+        assert parts.hostname is not None and parts.port is not None
+        return parts.hostname, parts.port
+
+    @property
+    def callback_path(self) -> str:
+        return urlsplit(self.redirect_uri).path
 
     @property
     def token_url(self) -> str:
         return f"{self.oauth_url}/oauth/token"
 
-    def authorize_url(self, redirect_uri: str, state: str) -> str:
-        query = {"client_id": self.client_id, "redirect_uri": redirect_uri, "state": state}
+    def authorize_url(self, state: str) -> str:
+        query = {"client_id": self.client_id, "redirect_uri": self.redirect_uri, "state": state}
         if self.scope:
             query["scope"] = self.scope
         return f"{self.oauth_url}/oauth/authorize?{urlencode(query)}"
@@ -118,18 +142,36 @@ class TokenSet:
 # ---------------------------------------------------------------------- token endpoint
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
 def api_domain_problem(api_domain: str, oauth_url: str) -> str | None:
-    """Why an ``api_domain`` must not receive the access token, or None. Plain http is
-    accepted only on a loopback host or from the same host as the OAuth server (a sandbox)."""
-    parts = urlsplit(api_domain)
-    if not parts.hostname or parts.query or parts.username:
-        return "the token response's api_domain is not a plain URL"
-    if parts.scheme == "https":
+    """Why an ``api_domain`` must not receive the access token, or None.
+
+    Accepted: ``https://<company>.pipedrive.com`` (on the default port, nothing after the
+    host), and, for an app configured against a sandbox on a loopback host, that sandbox's
+    own origin (scheme, host and port of ``oauth_url``). Anything else could send the
+    token to a host that is not Pipedrive's."""
+    try:
+        scheme, host, port = _origin(api_domain)
+        parts = urlsplit(api_domain)
+    except ValueError:
+        return "the token response's api_domain is not a valid URL; the token is not sent there"
+    if not host or parts.query or parts.fragment or parts.username or parts.path not in ("", "/"):
+        return "the token response's api_domain is not a plain origin; the token is not sent there"
+    if scheme == "https" and port == 443 and host.endswith(PIPEDRIVE_API_SUFFIX) \
+            and len(host) > len(PIPEDRIVE_API_SUFFIX):
         return None
-    if parts.scheme == "http" and (parts.hostname in LOOPBACK_HOSTS
-                                   or parts.netloc == urlsplit(oauth_url).netloc):
+    oauth_scheme, oauth_host, oauth_port = _origin(oauth_url)
+    # A sandbox on loopback: its own origin (127.0.0.1, [::1] and localhost are one machine).
+    if oauth_host in LOOPBACK_HOSTS and host in LOOPBACK_HOSTS \
+            and (scheme, port) == (oauth_scheme, oauth_port):
         return None
-    return "the token response's api_domain is not https; the token is not sent there"
+    return ("the token response's api_domain is neither a https://….pipedrive.com address "
+            "nor the configured sandbox's origin; the token is not sent there")
 
 
 def _basic(app: OAuthApp) -> str:
@@ -179,7 +221,8 @@ async def token_request(app: OAuthApp, form: dict[str, str], *,
             raise AuthExpired(status, "POST", path, text,
                               "Pipedrive no longer accepts this sign-in: it expired or was "
                               "revoked. Sign in to Pipedrive again.", code)
-        raise OAuthRejected(status, "POST", path, text, _rejected_hint(code), code or None)
+        raise OAuthRejected(status, "POST", path, text, _rejected_hint(code, status),
+                            code or None)
     api_domain = str(body.get("api_domain") or "").rstrip("/")
     problem = api_domain_problem(api_domain, app.oauth_url)
     if problem is not None:
@@ -189,7 +232,7 @@ async def token_request(app: OAuthApp, form: dict[str, str], *,
         expires_in = float(body.get("expires_in") or 0)
     except (TypeError, ValueError):
         expires_in = 0.0
-    return TokenSet(
+    tokens = TokenSet(
         access_token=str(body["access_token"]),
         refresh_token=str(body.get("refresh_token") or form.get("refresh_token") or ""),
         expires_at=issued_at + timedelta(seconds=max(0.0, expires_in)),
@@ -197,11 +240,32 @@ async def token_request(app: OAuthApp, form: dict[str, str], *,
         scope=str(body.get("scope") or ""),
         token_type=str(body.get("token_type") or "Bearer"),
     )
+    problem = tokens_problem(tokens)
+    if problem is not None:
+        raise OAuthRejected(status, "POST", path, problem,
+                            "The OAuth server answered unusable tokens; sign in again, and if "
+                            "it keeps happening, check the OAuth server URL.")
+    return tokens
 
 
-def _rejected_hint(code: str) -> str:
-    if code == "invalid_client":
-        return "The app's client ID or secret is wrong; check them in Developer Hub."
+def tokens_problem(tokens: TokenSet) -> str | None:
+    """Why ``tokens`` cannot go into a request header (a line break, a non-ASCII
+    character, …), or None. Names the token and the problem, never the token's value."""
+    for name, value in (("access token", tokens.access_token),
+                        ("refresh token", tokens.refresh_token),
+                        ("token type", tokens.token_type)):
+        if not value and name == "refresh token":
+            continue  # none given: the access token serves until it expires
+        problem = "is empty" if not value else credential_problem(value)
+        if problem is not None:
+            return f"the {name} {problem}; it is not used"
+    return None
+
+
+def _rejected_hint(code: str, status: int) -> str:
+    if code == "invalid_client" or status == 401:
+        return ("The app's client ID or secret is wrong; check them in Developer Hub and "
+                "configure the app with them.")
     if code == "invalid_grant":
         return "The sign-in code expired or was already used; sign in again."
     return "Sign in again; if it keeps failing, check the app's OAuth settings."
@@ -214,113 +278,6 @@ async def refresh(app: OAuthApp, refresh_token: str, *, http: httpx.AsyncClient 
                                      "refresh_token": refresh_token}, http=http, now=now)
 
 
-# ---------------------------------------------------------------------- loopback receiver
-
-
-_PAGE = ("<!doctype html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
-         "<style>body{{font-family:system-ui,sans-serif;margin:64px auto;max-width:420px;"
-         "text-align:center}}</style></head><body><h1>{title}</h1><p>{text}</p></body></html>")
-
-
-class LoopbackReceiver:
-    """A one-shot HTTP server on ``127.0.0.1`` (a free port) for the OAuth redirect.
-
-    The first request to ``/callback`` decides: with the expected ``state`` and a ``code``
-    the flow goes on; a mismatched or missing state, or an ``error`` (the user cancelled),
-    ends it with ``AuthorizationFailed``. The browser gets a small page either way. Other
-    paths (``/favicon.ico``) get a 404 and change nothing.
-    """
-
-    def __init__(self, state: str) -> None:
-        self._state = state
-        self._server: asyncio.Server | None = None
-        self._result: asyncio.Future[str] | None = None
-        self.redirect_uri = ""
-
-    async def __aenter__(self) -> Self:
-        self._result = asyncio.get_running_loop().create_future()
-        # 127.0.0.1 rather than localhost (RFC 8252 §8.3): no resolver, no IPv6 surprise.
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        self.redirect_uri = f"http://127.0.0.1:{port}{CALLBACK_PATH}"
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-            await server.wait_closed()
-        if self._result is not None and not self._result.done():
-            self._result.cancel()
-
-    async def code(self, wait_s: float) -> str:
-        """The authorization code, once the browser has come back."""
-        assert self._result is not None, "use the receiver with async with"
-        try:
-            return await asyncio.wait_for(asyncio.shield(self._result), wait_s)
-        except TimeoutError:
-            raise AuthorizationFailed(
-                f"no answer from the browser within {wait_s:g} s; sign in again and "
-                "finish on Pipedrive's page") from None
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10.0)
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
-                ConnectionError):
-            writer.close()
-            return
-        status, title, text = self._answer(head[:_MAX_REQUEST_HEAD])
-        page = _PAGE.format(title=html.escape(title), text=html.escape(text)).encode()
-        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
-        writer.write(
-            f"HTTP/1.1 {status} {reason[status]}\r\ncontent-type: text/html; charset=utf-8\r\n"
-            f"content-length: {len(page)}\r\ncache-control: no-store\r\n"
-            "connection: close\r\n\r\n".encode() + page)
-        try:
-            await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
-
-    def _answer(self, head: bytes) -> tuple[int, str, str]:
-        line = head.split(b"\r\n", 1)[0].decode("latin-1")
-        method, _, rest = line.partition(" ")
-        target = rest.rpartition(" ")[0] or rest
-        parts = urlsplit(target)
-        if parts.path != CALLBACK_PATH:
-            return 404, "Not found", "Nothing here."
-        if method != "GET":
-            return 405, "Not allowed", "The sign-in redirect is a GET."
-        result = self._result
-        if result is None or result.done():
-            return 400, "Sign-in already handled", "You can close this window."
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        state = query.get("state", "")
-        if not secrets.compare_digest(state.encode(), self._state.encode()):
-            result.set_exception(AuthorizationFailed(
-                "the sign-in answer does not belong to this sign-in attempt (state mismatch); "
-                "it was rejected. Sign in again from the app."))
-            return 400, "Sign-in rejected", ("This answer does not match the sign-in started "
-                                             "in the app. Close this window and try again.")
-        if query.get("error"):
-            denied = query["error"] == "access_denied"
-            result.set_exception(AuthorizationFailed(
-                "access was not granted on Pipedrive's page; sign in again and choose "
-                "'Allow and install'" if denied else
-                f"Pipedrive answered the sign-in with {query['error']!r}; sign in again"))
-            return 200, "Sign-in cancelled", "You can close this window."
-        code = query.get("code")
-        if not code:
-            result.set_exception(AuthorizationFailed(
-                "the sign-in answer carried no code; sign in again"))
-            return 400, "Sign-in failed", "Close this window and try again from the app."
-        result.set_result(code)
-        return 200, "Signed in", "You can close this window and return to the app."
-
-
 # ---------------------------------------------------------------------- the flow
 
 
@@ -329,18 +286,19 @@ async def sign_in(app: OAuthApp, open_url: OpenUrl, *, wait_s: float = 300.0,
     """Run the authorization-code flow; the tokens, for the caller to store and hand to
     ``OAuthTokenProvider``.
 
-    ``open_url(url)`` shows Pipedrive's consent page (a coroutine function, or a plain one,
-    which runs in a worker thread; the flow waits for the browser's redirect either way, at
-    most ``wait_s`` seconds). Raises ``AuthorizationFailed`` (cancelled, state mismatch, no
-    answer) or the token endpoint's errors (``OAuthRejected``, ``TransportError``).
+    The redirect is awaited on ``app.redirect_uri`` (the same URI every time: the one
+    registered for the app). ``open_url(url)`` shows Pipedrive's consent page (a coroutine
+    function, or a plain one, which runs in a worker thread; the flow waits for the browser's
+    redirect either way, at most ``wait_s`` seconds). Raises ``AuthorizationFailed``
+    (the redirect URI's port is taken, cancelled, state mismatch, no answer) or the token
+    endpoint's errors (``OAuthRejected``, ``TransportError``).
     """
     state = secrets.token_urlsafe(32)
-    async with LoopbackReceiver(state) as receiver:
-        redirect_uri = receiver.redirect_uri
+    redirect_uri = app.redirect_uri
+    async with LoopbackReceiver(state, redirect_uri) as receiver:
         # A plain function (webbrowser.open) runs in a thread: it may block, and the
         # receiver must go on answering on this loop meanwhile.
-        opener = asyncio.ensure_future(call_off_loop(open_url,
-                                                     app.authorize_url(redirect_uri, state)))
+        opener = asyncio.ensure_future(call_off_loop(open_url, app.authorize_url(state)))
         try:
             code = await _code_or_opener_failure(receiver, opener, wait_s)
             await opener
@@ -354,7 +312,7 @@ async def sign_in(app: OAuthApp, open_url: OpenUrl, *, wait_s: float = 300.0,
 async def call_off_loop(callback: Callable[[_T], Awaitable[Any] | Any], arg: _T) -> Any:
     """Await ``callback(arg)`` without blocking the event loop: a coroutine function is
     awaited, a plain function runs in a worker thread (an awaitable it returns is awaited)."""
-    if _is_coroutine_function(callback):
+    if is_coroutine_function(callback):
         return await callback(arg)
     result = await asyncio.to_thread(callback, arg)
     if inspect.isawaitable(result):
@@ -362,7 +320,7 @@ async def call_off_loop(callback: Callable[[_T], Awaitable[Any] | Any], arg: _T)
     return result
 
 
-def _is_coroutine_function(callback: Callable[..., Any]) -> bool:
+def is_coroutine_function(callback: Callable[..., Any]) -> bool:
     # An object whose __call__ is a coroutine function (the tests' browser) counts too.
     return (inspect.iscoroutinefunction(callback)
             or inspect.iscoroutinefunction(type(callback).__call__))

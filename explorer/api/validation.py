@@ -1,10 +1,23 @@
-"""Checks a field value before a write and returns it in the form the API takes."""
+"""Checks a field value before a write and returns it in the form the API takes.
+
+Two sources decide a value's shape. The field catalog's ``field_type`` says what the value
+means (an option, a date, money); for built-in fields the request schema of the resource's
+write operation (``data/body_types.json``, compiled from the official specs) says what the body
+carries: a deal's ``value`` is a bare number with ``currency`` a separate key, a yes/no flag
+typed as a choice is a boolean, an id is a whole number. Custom fields have no schema of their
+own (``custom_fields`` is a free object); their shapes are the ones the v2 docs give per type
+(monetary: ``{"value": number, "currency": code}``).
+"""
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from collections.abc import Mapping
 from datetime import date, time
+from functools import cache
+from importlib import resources as package_files
 from typing import TYPE_CHECKING, Any
 
 from explorer.api.errors import InvalidValue
@@ -21,6 +34,33 @@ MAX_TEXT = 65_535
 MAX_ITEMS = {("persons", "emails"): 50, ("persons", "phones"): 50}
 MAX_CHARS = {("notes", "content"): 3_000_000}
 VISIBLE_TO = (1, 3, 5, 7)
+
+
+@cache
+def body_types() -> Mapping[str, Mapping[str, str]]:
+    """``"v2 PATCH /deals/{id}"`` → ``{key: JSON type}`` of its request body (official spec)."""
+    text = package_files.files("explorer.api").joinpath("data", "body_types.json").read_text()
+    data: dict[str, dict[str, str]] = json.loads(text)
+    return data
+
+
+@cache
+def schema_types(name: str) -> Mapping[str, str]:
+    """The JSON type of each top-level body key a resource's create or update takes (the
+    update's where both have it)."""
+    res = resource(name)
+    out: dict[str, str] = {}
+    for op in ("create", "update"):
+        found = res.operation(op)
+        if found is not None:
+            method, version, template = found
+            out.update(body_types().get(f"{version} {method} {template}", {}))
+    return out
+
+
+def schema_type(field: Field) -> str | None:
+    """What the request body carries for a built-in field (None: custom, or not in a body)."""
+    return None if field.is_custom else schema_types(field.resource).get(field.key)
 
 
 def where(field: Field) -> str:
@@ -46,6 +86,54 @@ def validate(field: Field, value: Any) -> Any:
                                        "leave it out of the change")
     if value is None:
         return None
+    wanted = schema_type(field)
+    if wanted == "boolean":
+        return _flag(field, value)
+    if wanted in ("integer", "number") and field.type in _TEXT_TYPES:
+        # The spec's body takes a number where the catalog says text (a product's category).
+        if not _number(value):
+            raise _fail(field, "a number", value)
+        checked = value
+    else:
+        checked = _by_type(field, value)
+    if wanted == "integer":
+        return _whole(field, checked)
+    if wanted in _JSON_TYPES and not isinstance(checked, _JSON_TYPES[wanted]):
+        # Whatever the catalog says, the body must carry the spec's type.
+        raise _fail(field, _JSON_NAMES[wanted], value)
+    return checked
+
+
+_TEXT_TYPES = frozenset({"varchar", "varchar_auto", "phone", "text", "varchar_options"})
+_JSON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "string": str, "number": (int, float), "array": list, "object": dict}
+_JSON_NAMES = {"string": "text", "number": "a number", "array": "a list", "object": "an object"}
+
+
+def _flag(field: Field, value: Any) -> bool:
+    """A yes/no value: a boolean, or (a flag the catalog types as a choice) its option."""
+    if isinstance(value, bool):
+        return value
+    if field.options and isinstance(value, str | int):
+        try:
+            option = field.option_id(value)
+        except InvalidValue:
+            option = None
+        if option in (0, 1) or option in ("0", "1"):
+            return bool(int(option))
+    raise _fail(field, "true or false (Yes or No)", value)
+
+
+def _whole(field: Field, value: Any) -> int:
+    """A whole number: 1.5 refused, 2.0 sent as 2."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise _fail(field, "a whole number (no decimals)", value)
+
+
+def _by_type(field: Field, value: Any) -> Any:
     ftype = field.type
     limit_items = MAX_ITEMS.get((field.resource, field.key))
     if limit_items is not None:
@@ -64,7 +152,7 @@ def validate(field: Field, value: Any) -> Any:
         if not _number(value):
             raise _fail(field, "a finite number" if isinstance(value, float) else "a number",
                         value)
-        return value
+        return _whole(field, value) if ftype == "int" else value
     if ftype == "boolean":
         if not isinstance(value, bool):
             raise _fail(field, "true or false", value)
@@ -121,6 +209,19 @@ def _contacts(field: Field, value: Any, limit: int) -> list[JSON]:
 
 
 def _money(field: Field, value: Any) -> Any:
+    """Money in the shape its key takes: a bare number (a deal's ``value``, whose currency is
+    the separate ``currency`` key), ``{"amount", "currency"}`` (a lead's value), a list of
+    prices (a product's ``prices``), or ``{"value", "currency"}`` (custom fields)."""
+    wanted = schema_type(field)
+    if wanted == "number":
+        if _number(value):
+            return value
+        if isinstance(value, float):
+            raise _fail(field, "a finite amount", value)
+        raise _fail(field, 'a number (the amount); send the currency separately, as '
+                           '"currency" (the Currency field)', value)
+    if wanted == "array":
+        return _prices(field, value)
     amount = value.get("value", value.get("amount")) if isinstance(value, dict) else value
     currency = value.get("currency") if isinstance(value, dict) else None
     valid_currency = currency is None or (isinstance(currency, str)
@@ -133,9 +234,27 @@ def _money(field: Field, value: Any) -> Any:
             return {"amount": amount, "currency": currency}
         raise _fail(field, 'an amount with its currency, {"amount": 200, "currency": "EUR"}',
                     value)
-    if _number(value) or (isinstance(value, dict) and _number(amount) and valid_currency):
-        return value
-    raise _fail(field, 'an amount, or {"value": amount, "currency": "EUR"}', value)
+    if isinstance(value, dict) and _number(amount) and valid_currency:
+        return {"value": amount, "currency": currency}
+    if _number(value) and resource(field.resource).custom_fields == "flat":
+        return value  # v1's flat form: the amount alone, in the company's default currency
+    raise _fail(field, 'an amount with its currency, {"value": 1200, "currency": "EUR"}',
+                value)
+
+
+def _prices(field: Field, value: Any) -> list[JSON]:
+    """A product's prices: ``[{"price": 10, "currency": "EUR", …}]`` (one entry may come
+    alone)."""
+    items = [value] if isinstance(value, dict) else value
+    example = 'a list of prices, [{"price": 10, "currency": "EUR"}]'
+    if not isinstance(items, list | tuple) or not items:
+        raise _fail(field, example, value)
+    for item in items:
+        if not (isinstance(item, dict) and _number(item.get("price"))
+                and isinstance(item.get("currency"), str)
+                and re.fullmatch(r"[A-Z]{3}", item["currency"])):
+            raise _fail(field, example, value)
+    return [dict(item) for item in items]
 
 
 def _date(field: Field, value: Any) -> str:

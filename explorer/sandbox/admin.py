@@ -18,7 +18,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from explorer.sandbox.config import FAULT_KINDS, PLANS, AuthKind, FaultRule, LimitConfig
+from explorer.sandbox.config import (
+    FAULT_KINDS,
+    PLANS,
+    SEARCH_HEADER_MODES,
+    AuthKind,
+    FaultRule,
+    LimitConfig,
+    server_zone,
+)
 from explorer.sandbox.faults import validate_rule
 from explorer.sandbox.http import JSON, ApiProblem, bad_request, json_body, shown
 from explorer.sandbox.routing import Sandbox
@@ -213,7 +221,7 @@ def _limit_changes(body: JSON) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for key in body:
         value = body[key]
-        if key in ("enabled", "retry_after"):
+        if key in ("enabled", "retry_after", "success_headers", "daily_headers"):
             if not isinstance(value, bool):
                 raise bad_request(f"'{key}' must be true or false, got {value!r}")
             changes[key] = value
@@ -225,6 +233,19 @@ def _limit_changes(body: JSON) -> dict[str, Any]:
             kinds = get_args(AuthKind)
             if value not in kinds:
                 raise bad_request(f"'auth_kind' must be one of {', '.join(kinds)}, got {value!r}")
+            changes[key] = value
+        elif key == "search_headers":
+            if value not in SEARCH_HEADER_MODES:
+                raise bad_request(f"'search_headers' must be one of "
+                                  f"{', '.join(SEARCH_HEADER_MODES)}, got {_shown(value)}")
+            changes[key] = value
+        elif key == "server_timezone":
+            if not isinstance(value, str):
+                raise bad_request(f"'server_timezone' must be a string, got {_shown(value)}")
+            try:
+                server_zone(value)
+            except ValueError as exc:
+                raise bad_request(f"'server_timezone': {exc}") from None
             changes[key] = value
         elif key == "budget" and value is None:
             changes[key] = None  # back to 30,000 × multiplier × seats

@@ -97,6 +97,21 @@ COLLECTIONS: dict[str, Collection] = {
             ("user_id", "deal_id", "person_id", "org_id", "lead_id", "add_time", "update_time"),
             ("deal_id", "person_id", "org_id", "lead_id", "update_time"),
         ),
+        # Products attached to deals (v2 ``/deals/{id}/products``), in the v2 shape.
+        Collection(
+            "deal_products",
+            ("deal_id", "product_id", "add_time", "update_time", "order_nr"),
+            ("deal_id", "product_id"),
+        ),
+        # Users following a record: ``entity`` is deal|person|organization|product.
+        Collection("followers", ("entity", "item_id", "user_id", "add_time"), ("item_id",)),
+        # File metadata (v1 shape, ``YYYY-MM-DD HH:MM:SS`` times); the contents are not kept.
+        Collection(
+            "files",
+            ("deal_id", "person_id", "org_id", "product_id", "lead_id", "activity_id",
+             "add_time", "update_time"),
+            ("deal_id", "person_id", "org_id", "product_id"),
+        ),
         Collection("users", ("email", "is_admin")),
         Collection("filters", ("type", "user_id"), ("type",)),
         Collection("activity_types", ("key_string",)),

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Plan = Literal["lite", "growth", "premium", "ultimate"]
 AuthKind = Literal["token", "oauth"]
 FaultKind = Literal["latency", "error_500", "error_502", "error_503", "drop", "hang", "lost"]
+SearchHeaders = Literal["search", "burst"]
+SEARCH_HEADER_MODES: tuple[SearchHeaders, ...] = ("search", "burst")
 
 PLANS: tuple[Plan, ...] = ("lite", "growth", "premium", "ultimate")
 FAULT_KINDS: tuple[FaultKind, ...] = (
@@ -46,6 +49,18 @@ class LimitConfig:
         block_after: requests a token may send within one window after a 429 before it is
             blocked with a 403 HTML page.
         block_seconds: how long such a block lasts.
+
+    Switches for what Pipedrive does not document (the limits are enforced either way; only
+    what the headers say changes, so a client can be tested against each variant):
+        success_headers: False sends 2xx answers without ``x-ratelimit-limit/-remaining/
+            -reset`` (429s still carry them).
+        search_headers: ``"burst"`` makes search answers (their 429s too) carry the general
+            (burst) window's counters instead of the search window's, which is still enforced
+            at 10 per 2 s.
+        daily_headers: False sends no ``x-daily-ratelimit-token-limit/-remaining`` at all; a
+            budget 429 is then told apart only by its message.
+        server_timezone: the IANA zone whose midnight resets the daily budget ("at midnight
+            at server's timezone", which need not be UTC).
     """
 
     enabled: bool = True
@@ -57,6 +72,17 @@ class LimitConfig:
     retry_after: bool = False
     block_after: int = 20
     block_seconds: float = 60.0
+    success_headers: bool = True
+    search_headers: SearchHeaders = "search"
+    daily_headers: bool = True
+    server_timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        server_zone(self.server_timezone)  # an unknown zone fails here, not at midnight
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return server_zone(self.server_timezone)
 
     @property
     def daily_budget(self) -> int:
@@ -68,6 +94,16 @@ class LimitConfig:
         return BURST_LIMITS[kind][self.plan]
 
 
+def server_zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name`` (e.g. ``Europe/Berlin``); ``ValueError`` saying what to use
+    for anything else."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        raise ValueError(f"unknown time zone {str(name)[:60]!r}; use an IANA name such as UTC, "
+                         "Europe/Berlin or America/New_York") from None
+
+
 @dataclass(frozen=True)
 class OAuthConfig:
     """The OAuth app the sandbox's ``/oauth`` emulation knows.
@@ -77,12 +113,16 @@ class OAuthConfig:
         access_token_ttl: seconds an access token lives (Pipedrive: 3599).
         auto_approve: ``/oauth/authorize`` redirects at once instead of showing the page.
         scope: the scope granted.
+        redirect_uri: the app's registered callback URL; like Pipedrive (Developer Hub), the
+            sandbox redirects only there and refuses any other ``redirect_uri``. The default
+            is the client's default (``explorer.api.oauth.DEFAULT_REDIRECT_URI``).
     """
 
     client_id: str = "sandbox-client-id"
     client_secret: str = "sandbox-client-secret"
     access_token_ttl: int = 3599
     auto_approve: bool = False
+    redirect_uri: str = "http://127.0.0.1:18765/callback"
     scope: str = (
         "base,deals:full,contacts:full,leads:full,activities:full,products:full,"
         "search:read,users:read"

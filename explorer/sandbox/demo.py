@@ -16,6 +16,7 @@ from explorer.sandbox import demo_pools as P
 from explorer.sandbox.collections import COLLECTIONS
 from explorer.sandbox.demo_fields import filters
 from explorer.sandbox.demo_records import Builder, new_uuid, working_hours
+from explorer.sandbox.demo_related import generate_related
 from explorer.sandbox.demo_values import DAY, SPAN
 from explorer.sandbox.search import build_search_index
 from explorer.sandbox.store import Store
@@ -66,6 +67,7 @@ def _generate(store: Store, size: str, seed: int) -> None:
     b.leads_(P.COMPANY["company_domain"])
     activities = _activities(b)
     notes = _notes(b)
+    related = generate_related(b, seed)
     bulk = (("organizations", b.orgs), ("persons", b.persons), ("products", b.products),
             ("deals", b.deals), ("leads", b.leads), ("activities", activities),
             ("notes", notes))
@@ -80,6 +82,7 @@ def _generate(store: Store, size: str, seed: int) -> None:
     for name, rows in bulk:
         store.insert_many(name, rows)
     store._create_schema()
+    related.store(store)
     store.insert_many("filters", filters(b.fields, b.t.v1(-SPAN + 30 * DAY + 36_000),
                                          b.t.v1(-2 * DAY + 5 * 3600)))
     build_search_index(store)

@@ -10,9 +10,8 @@ from explorer.sandbox.collections import COLLECTIONS
 from explorer.sandbox.http import JSON
 from explorer.sandbox.store import Store
 
-# Counts Pipedrive reports for things the sandbox does not keep (mail, files, followers).
-ZERO_COUNTS = ("files_count", "followers_count", "email_messages_count", "products_count",
-               "participants_count")
+# Counts Pipedrive reports for things the sandbox does not keep (mail).
+ZERO_COUNTS = ("email_messages_count", "participants_count")
 
 
 def _marks(ids: list[Any]) -> str:
@@ -143,6 +142,49 @@ def _org_related_deals(store: Store, ids: list[Any]) -> dict[Any, dict[Any, int]
 
 def people_count(store: Store, rows: list[JSON], include: set[str]) -> None:
     _child_count(store, rows, include, "people_count", "persons", "org_id")
+
+
+def deal_product_sum(item: JSON) -> float:
+    """A deal product's ``sum``: quantity × price, less the discount (a percentage or an
+    amount), plus the tax when it is charged on top (``exclusive``)."""
+    gross = float(item.get("quantity") or 0) * float(item.get("item_price") or 0)
+    discount = float(item.get("discount") or 0)
+    net = gross - discount if item.get("discount_type") == "amount" else (
+        gross * (1 - discount / 100))
+    if item.get("tax_method") == "exclusive":
+        net *= 1 + float(item.get("tax") or 0) / 100
+    return round(net, 2)
+
+
+def products_count(store: Store, rows: list[JSON], include: set[str]) -> None:
+    _child_count(store, rows, include, "products_count", "deal_products", "deal_id")
+
+
+def files_count(store: Store, rows: list[JSON], include: set[str], column: str) -> None:
+    _child_count(store, rows, include, "files_count", "files", column)
+
+
+def followers_count(store: Store, rows: list[JSON], include: set[str], entity: str) -> None:
+    """How many users follow each row (``entity``: deal, person, organization, product)."""
+    if "followers_count" not in include or not rows:
+        return
+    ids = [r["id"] for r in rows]
+    table = COLLECTIONS["followers"].table
+    counts = _grouped(
+        store,
+        f"SELECT item_id, 0, COUNT(*) FROM {table} WHERE deleted = 0 AND entity = ? "
+        f"AND item_id IN ({_marks(ids)}) GROUP BY 1",
+        [entity, *ids],
+    )
+    for row in rows:
+        row["followers_count"] = counts.get(row["id"], {}).get(0, 0)
+
+
+def related_counts(store: Store, rows: list[JSON], include: set[str], entity: str,
+                   column: str) -> None:
+    """files_count and followers_count of rows of ``entity`` (files linked by ``column``)."""
+    files_count(store, rows, include, column)
+    followers_count(store, rows, include, entity)
 
 
 def zero_counts(rows: list[JSON], include: set[str]) -> None:

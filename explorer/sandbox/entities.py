@@ -21,26 +21,22 @@ from explorer.sandbox.http import (
     ApiProblem,
     Query,
     bad_request,
-    decode_cursor,
     drop_none,
-    encode_cursor,
-    invalid_cursor,
     is_int64,
     not_found,
     ok,
     shown,
     v2_time,
 )
+from explorer.sandbox.paging import keyset_page
 from explorer.sandbox.routing import Router, Sandbox, sandbox
 from explorer.sandbox.store import Store, Where
-from explorer.sandbox.validation import require, validated_body
+from explorer.sandbox.validation import check_include_fields, require, validated_body
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
 VISIBLE_TO = (1, 3, 5, 7)
 
-# Sort columns that are never NULL; others need NULL-aware keyset conditions.
-_NOT_NULL_SORT = frozenset({"seq", "add_time", "update_time", "order_nr"})
 
 Rule = Callable[[Sandbox, JSON, JSON | None], None]
 Derive = Callable[[Store, list[JSON], set[str]], None]
@@ -70,6 +66,10 @@ class EntityKind:
         flag_filters: list conditions applied even with ``filter_id`` (activities' ``done``).
         optional_keys: stored keys a list or get shows only when ``include_fields`` names them.
         created_status: the HTTP status of a create (201 for products, as the spec says).
+        archivable: whether records can be archived (deals): the list shows only records
+            that are not, and ``GET /{path}/archived`` lists those that are.
+        followed_as: the followers' ``entity`` of records users can follow; a new record's
+            owner becomes its first follower.
     """
 
     collection: str
@@ -89,6 +89,8 @@ class EntityKind:
     flag_filters: QueryFilter | None = None
     optional_keys: frozenset[str] = frozenset()
     created_status: int = 200
+    archivable: bool = False
+    followed_as: str | None = None
 
 
 # ---------------------------------------------------------------------- rendering
@@ -164,13 +166,20 @@ def _page_where(kind: EntityKind, sb: Sandbox, q: Query) -> Where:
     return where
 
 
-def list_page(kind: EntityKind, request: Request) -> tuple[list[JSON], str | None]:
+def list_page(
+    kind: EntityKind, request: Request, *, archived: bool = False
+) -> tuple[list[JSON], str | None]:
+    """One cursor page of ``kind``; of archivable kinds, only the archived records or only
+    the others (``archived``), as Pipedrive lists them apart."""
     sb = sandbox(request)
+    check_include_fields(request)
     q = Query(request.query_params)
     limit = q.int("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
     sort_by = q.choice("sort_by", ("id", *kind.sort_by), "id") or "id"
     direction = (q.choice("sort_direction", ("asc", "desc"), "asc") or "asc").upper()
     where = _page_where(kind, sb, q)
+    if kind.archivable:
+        where.append(("COALESCE(is_archived, 0) = ?", (int(archived),)))
     if kind.flag_filters is not None:
         where += kind.flag_filters(q)
     since, until = q.rfc3339("updated_since"), q.rfc3339("updated_until")
@@ -181,48 +190,8 @@ def list_page(kind: EntityKind, request: Request) -> tuple[list[JSON], str | Non
     deleted_only = kind.status_filter and q.str("status") == "deleted"
     if deleted_only:
         where.append(("deleted = 1", ()))
-    column = "seq" if sort_by == "id" else sort_by
-    cursor = q.str("cursor")
-    if cursor:
-        c = decode_cursor(cursor)
-        if not is_int64(c.get("q")) or isinstance(c.get("v"), bool):
-            raise invalid_cursor()
-        if c.get("s") != sort_by or c.get("d") != direction:
-            raise bad_request("The cursor belongs to a different sort order",
-                              "Start again without a cursor after changing sort_by/direction.")
-        where.append(_after(column, direction, c.get("v"), c.get("q")))
-    order = [(column, direction)] if column == "seq" else [(column, direction), ("seq", direction)]
-    rows = sb.store.select(kind.collection, where, order_by=order, limit=limit + 1,
-                           include_deleted=deleted_only)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        seq = sb.store.seq_of(kind.collection, last["id"])
-        next_cursor = encode_cursor({"s": sort_by, "d": direction,
-                                     "v": last.get(sort_by), "q": seq})
-    return rows, next_cursor
-
-
-def _after(column: str, direction: str, value: Any, seq: Any) -> tuple[str, tuple[Any, ...]]:
-    """The keyset condition for rows after the cursor's ``(value, seq)``.
-
-    sqlite sorts NULL first ascending and last descending, and a row-value comparison with a
-    NULL is never true, so nullable sort columns (``due_date``, ``name``) need the NULL rows
-    spelled out or paging would skip them.
-    """
-    op = ">" if direction == "ASC" else "<"
-    if column == "seq":
-        return f"seq {op} ?", (seq,)
-    if column in _NOT_NULL_SORT:
-        return f"({column}, seq) {op} (?, ?)", (value, seq)
-    if value is None:
-        if direction == "ASC":
-            return f"({column} IS NULL AND seq > ?) OR {column} IS NOT NULL", (seq,)
-        return f"{column} IS NULL AND seq < ?", (seq,)
-    if direction == "ASC":
-        return f"({column}, seq) > (?, ?)", (value, seq)
-    return f"({column}, seq) < (?, ?) OR {column} IS NULL", (value, seq)
+    return keyset_page(sb.store, kind.collection, where, q, limit=limit, sort_by=sort_by,
+                       direction=direction, include_deleted=deleted_only)
 
 
 def _custom_keys(q: Query) -> list[str] | None:
@@ -339,8 +308,15 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
         data = _rendered(kind, sb, Query(request.query_params), rows)
         return ok(data, {"next_cursor": next_cursor})
 
+    async def list_archived(request: Request) -> Response:
+        sb = sandbox(request)
+        rows, next_cursor = list_page(kind, request, archived=True)
+        data = _rendered(kind, sb, Query(request.query_params), rows)
+        return ok(data, {"next_cursor": next_cursor})
+
     async def get_item(request: Request) -> Response:
         sb = sandbox(request)
+        check_include_fields(request)
         record = _load(kind, sb, _item_id(request, kind))
         return ok(_rendered(kind, sb, Query(request.query_params), [record])[0])
 
@@ -366,6 +342,11 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
             sb.store.insert(kind.collection, record, commit=False)
             sb.store.log_changes(kind.collection, record["id"], [("add_time", None, now)],
                                  actor_user_id=user, time=now)
+            if kind.followed_as is not None and record.get("owner_id") is not None:
+                # Pipedrive makes a record's owner its first follower.
+                sb.store.insert("followers", {
+                    "id": None, "entity": kind.followed_as, "item_id": record["id"],
+                    "user_id": record["owner_id"], "add_time": now}, commit=False)
         return ok(_rendered(kind, sb, Query(request.query_params), [record])[0],
                   status=kind.created_status)
 
@@ -409,6 +390,8 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
         return ok({"id": item_id})
 
     router.route("GET", base, f"get{plural}")(list_items)
+    if kind.archivable:
+        router.route("GET", f"{base}/archived", f"getArchived{plural}")(list_archived)
     router.route("POST", base, f"add{singular}")(add_item)
     router.route("GET", item, f"get{singular}")(get_item)
     router.route("PATCH", item, f"update{singular}")(update_item)

@@ -11,10 +11,11 @@ What is enforced (``../shared/pipedrive-api.md`` §5; numbers in ``config.py``):
   (``specdata``). Requests are admitted while any budget remains (the last one may overdraw
   it; the header then shows 0); once it is spent every request gets a 429 with
   ``x-daily-ratelimit-token-remaining: 0``, which tells it apart from a burst 429.
-  The server timezone is UTC: the budget resets at midnight UTC of the sandbox clock's
-  ``now()`` (tests advance the clock past midnight instead of waiting).
-- **Legacy** ``x-daily-requests-left``: POST/PUT/PATCH requests left of 10,000 per user per UTC
-  day. Pipedrive calls it a fair-use figure and does not reject on it; neither does the sandbox.
+  The budget resets at midnight of the server's time zone (``server_timezone``, UTC unless set)
+  by the sandbox clock's ``now()`` (tests advance the clock past midnight instead of waiting).
+- **Legacy** ``x-daily-requests-left``: POST/PUT/PATCH requests left of 10,000 per user per
+  UTC day (whatever the server's zone). Pipedrive calls it a fair-use figure and does not
+  reject on it; neither does the sandbox.
 - **Blocking**: a token that keeps sending after a 429 is blocked. Every request rejected while
   the token's previous 429 is less than one window old is a strike; more than
   ``block_after`` strikes within one window turn into a block of ``block_seconds``, during which
@@ -23,19 +24,21 @@ What is enforced (``../shared/pipedrive-api.md`` §5; numbers in ``config.py``):
   so a client that waits ``x-ratelimit-reset`` after a 429 is never blocked.
 
 Rejected and blocked requests are not charged and do not occupy a window.
+
+Which headers say so is switchable (``LimitConfig``: ``success_headers``, ``search_headers``,
+``daily_headers``), because Pipedrive does not document it; the enforcement never changes.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections import deque
-from datetime import UTC, datetime, timedelta
-from html import escape
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from explorer.sandbox import specdata
+from explorer.sandbox.blockpage import block_page
 from explorer.sandbox.config import (
     BURST_LIMITS,
     LEGACY_DAILY_WRITES,
@@ -116,6 +119,13 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _next_midnight(moment: datetime, zone: tzinfo) -> datetime:
+    """The first midnight in ``zone`` after ``moment``, in UTC (a day with a daylight-saving
+    change is 23 or 25 hours long)."""
+    tomorrow = moment.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(), tzinfo=zone).astimezone(UTC)
+
+
 def _iso(moment: datetime) -> str:
     spec = "milliseconds" if moment.microsecond else "seconds"
     return moment.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
@@ -141,7 +151,7 @@ class Limiter:
         self._tokens: dict[str, _Token] = {}
         self._writes: dict[int, int] = {}  # user id -> POST/PUT/PATCH today (legacy counter)
         self._used = 0
-        self._roll_day()  # sets the budget day: _day, _day_end, _day_end_mono
+        self._roll_day()  # sets _day, _day_end, _utc_day_end and _next_roll_mono
 
     # ------------------------------------------------------------------ the request path
 
@@ -156,8 +166,8 @@ class Limiter:
                 return self._block_page(token, now)
             token.blocked_until, token.strikes, token.last_429 = 0, None, None
         info = self._info(op)
-        window, limit = self._window(token, info, now)
-        if now >= self._day_end_mono:
+        window, limit = self._window(token, info.search, now)
+        if now >= self._next_roll_mono:
             self._check_day(now)
         if len(window) >= limit or self._used >= self._budget:
             return self._reject(principal, token, info, window, limit, now)
@@ -175,8 +185,10 @@ class Limiter:
             return
         now = round(self.clock.monotonic() * _US)
         token = self._tokens.get(principal.key) or self._new_token(principal)
-        window, limit = self._window(token, self._info(op), now)
-        response.raw_headers += self._headers(principal, window, limit, now)
+        window, limit = self._shown_window(token, self._info(op), now)
+        success = 200 <= response.status_code < 300
+        response.raw_headers += self._headers(principal, window, limit, now,
+                                              window_headers=self._success_headers or not success)
 
     def _info(self, op: Operation) -> _OpInfo:
         info = self._ops.get(id(op))
@@ -184,9 +196,9 @@ class Limiter:
             info = self._learn(op)
         return info
 
-    def _window(self, token: _Token, info: _OpInfo, now: int) -> tuple[deque[int], int]:
-        """The window this request counts in (search or burst), pruned to the last 2 s."""
-        if info.search:
+    def _window(self, token: _Token, search: bool, now: int) -> tuple[deque[int], int]:
+        """The search or the burst window of ``token``, pruned to the last 2 s."""
+        if search:
             window, limit = token.search, SEARCH_LIMIT
         else:
             window, limit = token.burst, self._burst[token.kind]
@@ -194,6 +206,12 @@ class Limiter:
         while window and window[0] <= horizon:
             window.popleft()
         return window, limit
+
+    def _shown_window(self, token: _Token, info: _OpInfo,
+                      now: int) -> tuple[deque[int], int]:
+        """The window the ``x-ratelimit-*`` headers describe: the burst window for a search
+        too when ``search_headers`` is "burst"."""
+        return self._window(token, info.search and not self._search_burst, now)
 
     # ------------------------------------------------------------------ admin
 
@@ -208,10 +226,19 @@ class Limiter:
         self._burst: dict[str, int] = {kind: config.burst_limit(kind) for kind in BURST_LIMITS}
         self._budget = config.daily_budget
         self._budget_bytes = _number(self._budget)
+        self._success_headers = config.success_headers
+        self._search_burst = config.search_headers == "burst"
+        self._daily_headers = config.daily_headers
+        self._zone = config.zone
 
     def reconfigure(self, config: LimitConfig) -> None:
-        """New limits from now on; windows, budget usage and blocks carry over."""
+        """New limits from now on; windows, budget usage and blocks carry over (a new server
+        time zone moves the coming midnight, not what was used today)."""
+        zone = self._zone
         self.config = config
+        if config.zone != zone:
+            self._set_day_end()
+            self._set_next_roll(self._now_us())
 
     def reset(self) -> None:
         """Forget everything counted: windows, blocks, the day's budget and write counters."""
@@ -245,7 +272,7 @@ class Limiter:
             "window_seconds": WINDOW_SECONDS,
             "daily_budget": {
                 "day": self._day.isoformat(),
-                "timezone": "UTC",
+                "timezone": config.server_timezone,
                 "limit": limit,
                 "used": self._used,
                 "remaining": max(0, limit - self._used),
@@ -271,36 +298,58 @@ class Limiter:
         return info
 
     def _roll_day(self) -> None:
-        """Start the budget day the clock is in (midnight UTC is the server's midnight)."""
-        now = _utc(self.clock.now())
-        self._day = now.date()
-        self._day_end = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
-        self._day_end_mono = self._now_us() + (self._day_end - now) // _ONE_US
+        """Start the budget day the clock is in (by the server's time zone) and the UTC day
+        of the legacy write counter."""
+        self._set_day_end()
         self._used = 0
         self._writes.clear()
+        self._utc_day_end = _next_midnight(_utc(self.clock.now()), UTC)
+        self._set_next_roll(self._now_us())
+
+    def _set_day_end(self) -> None:
+        """The server's date now and the instant of its next midnight."""
+        now = _utc(self.clock.now()).astimezone(self._zone)
+        self._day = now.date()
+        self._day_end = _next_midnight(now, self._zone)
+
+    def _set_next_roll(self, now: int) -> None:
+        """When the request path next looks at the wall clock: the sooner of the budget's
+        midnight and the legacy counter's (UTC), on the monotonic clock."""
+        wall = _utc(self.clock.now())
+        self._next_roll_mono = now + (min(self._day_end, self._utc_day_end) - wall) // _ONE_US
 
     def _check_day(self, now: int) -> None:
-        # The request path only looks at the wall clock once the monotonic estimate of
+        # The request path only looks at the wall clock once the monotonic estimate of a
         # midnight has passed; ``Clock.advance`` moves both clocks, so in tests it is exact.
         wall = _utc(self.clock.now())
         if wall >= self._day_end:
-            self._roll_day()
-        else:
-            self._day_end_mono = now + (self._day_end - wall) // _ONE_US
+            self._set_day_end()
+            self._used = 0
+        if wall >= self._utc_day_end:
+            # Pipedrive: 10,000 POST/PUT per user per UTC day, whatever the server's zone.
+            self._utc_day_end = _next_midnight(wall, UTC)
+            self._writes.clear()
+        self._set_next_roll(now)
 
-    def _headers(self, principal: Principal, window: deque[int], limit: int,
-                 now: int) -> list[tuple[bytes, bytes]]:
-        budget = self._budget
+    def _headers(self, principal: Principal, window: deque[int], limit: int, now: int, *,
+                 window_headers: bool = True) -> list[tuple[bytes, bytes]]:
         writes = self._writes.get(principal.user_id, 0)
-        reset = -(-(window[0] + WINDOW_US - now) // _US) if window else 0
-        return [
-            (b"x-ratelimit-limit", _number(limit)),
-            (b"x-ratelimit-remaining", _number(limit - len(window))),
-            (b"x-ratelimit-reset", _number(reset)),
-            (b"x-daily-requests-left", _number(LEGACY_DAILY_WRITES - writes)),
-            (b"x-daily-ratelimit-token-limit", self._budget_bytes),
-            (b"x-daily-ratelimit-token-remaining", _number(max(0, budget - self._used))),
-        ]
+        headers = []
+        if window_headers:
+            reset = -(-(window[0] + WINDOW_US - now) // _US) if window else 0
+            headers += [
+                (b"x-ratelimit-limit", _number(limit)),
+                (b"x-ratelimit-remaining", _number(limit - len(window))),
+                (b"x-ratelimit-reset", _number(reset)),
+            ]
+        headers.append((b"x-daily-requests-left", _number(LEGACY_DAILY_WRITES - writes)))
+        if self._daily_headers:
+            headers += [
+                (b"x-daily-ratelimit-token-limit", self._budget_bytes),
+                (b"x-daily-ratelimit-token-remaining",
+                 _number(max(0, self._budget - self._used))),
+            ]
+        return headers
 
     def _reject(self, principal: Principal, token: _Token, info: _OpInfo, window: deque[int],
                 limit: int, now: int) -> Response:
@@ -333,55 +382,26 @@ class Limiter:
             left = max(0, config.daily_budget - self._used)
             error_info = (f"Daily API token budget exhausted: this request costs {info.cost} "
                           f"tokens and {left} of the company's {config.daily_budget} remain "
-                          "today. The budget resets at midnight server time (UTC), at "
+                          "today. The budget resets at midnight server time "
+                          f"({config.server_timezone}), at "
                           f"{_iso(self._day_end)}, in {wait} s; retrying before then is "
                           "pointless.")
         body = ApiProblem(429, "Request over limit", error_info).body()
         body["errorCode"] = 429
         response = JSONResponse(body, status_code=429)
-        response.raw_headers.extend(self._headers(principal, window, limit, now))
+        shown_window, shown_limit = self._shown_window(token, info, now)
+        response.raw_headers.extend(self._headers(principal, shown_window, shown_limit, now))
         if config.retry_after:
             response.raw_headers.append((b"retry-after", str(wait).encode()))
         return response
 
     def _block_page(self, token: _Token, now: int) -> Response:
         self.stats.blocked += 1
-        ray = f"{secrets.token_hex(8)}-TLL"
         left = token.blocked_until - now
-        seconds = max(1, -(-left // _US))
         until = _iso(_utc(self.clock.now()) + left * _ONE_US)
-        page = _BLOCK_PAGE.format(ray=escape(ray), seconds=seconds, until=escape(until))
-        return HTMLResponse(page, status_code=403, headers={
-            "cf-ray": ray, "server": "cloudflare", "cache-control": "no-store"})
+        return block_page(max(1, -(-left // _US)), until, self.config.server_timezone)
 
     @staticmethod
     def _window_view(window: deque[int], limit: int, now: int) -> dict[str, int]:
         return {"limit": limit, "used": len(window), "remaining": max(0, limit - len(window)),
                 "reset": _reset_seconds(window, now)}
-
-
-_BLOCK_PAGE = """<!DOCTYPE html>
-<html lang="en-US">
-<head>
-<title>Attention Required! | Cloudflare</title>
-<meta charset="UTF-8">
-<meta name="robots" content="noindex, nofollow">
-</head>
-<body>
-<div id="cf-wrapper">
-<div id="cf-error-details">
-<h1>Sorry, you have been blocked</h1>
-<h2>You are unable to access api.pipedrive.com</h2>
-<h2>Why have I been blocked?</h2>
-<p>Access was temporarily blocked for rate-limit abuse: this API token kept sending requests
-after receiving 429 Too Many Requests responses.</p>
-<h2>What can I do to resolve this?</h2>
-<p>Stop sending requests for {seconds} seconds (until {until}). After a 429, wait for the
-time given in the x-ratelimit-reset header (or Retry-After, when present) before retrying,
-and do not retry a spent daily token budget before midnight server time (UTC).</p>
-<p>Cloudflare Ray ID: <strong>{ray}</strong> &bull; Pipedrive sandbox</p>
-</div>
-</div>
-</body>
-</html>
-"""

@@ -11,11 +11,12 @@ the refresh token (the old one answers ``invalid_grant``); refresh tokens lapse 
 unused. Error messages are the ones Pipedrive documents
 (https://pipedrive.readme.io/docs/marketplace-oauth-and-api-proxy-status-codes).
 
-Where the sandbox differs: Pipedrive only redirects to the callback URL registered in Developer
-Hub; the sandbox has no registration, so it accepts any ``https`` redirect URI or ``http`` on a
-loopback host (127.0.0.1, [::1], localhost; any port, as desktop apps listen on one), and the
-token request must repeat the one used at ``/oauth/authorize``. Tokens are random, kept only as
-SHA-256 digests in memory (a restart forgets them) and never logged.
+Like Pipedrive, which redirects only to the callback URL registered for the app in Developer
+Hub, the sandbox knows one registered redirect URI (``OAuthConfig.redirect_uri``,
+``--oauth-redirect-uri``): ``/oauth/authorize`` with any other ``redirect_uri`` shows an error
+page and redirects nowhere, and the code grant refuses any other one with Pipedrive's
+``Invalid request: redirect_uri is invalid``. Tokens are random, kept only as SHA-256 digests in
+memory (a restart forgets them) and never logged.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ def _digest(secret: str) -> str:
 
 
 def redirect_uri_problem(uri: str | None) -> str | None:
-    """Why ``uri`` cannot be redirected to, or None when it can."""
+    """Why ``uri`` cannot be a redirect URI at all (before comparing it with the registered
+    one), or None when it can."""
     if not uri:
         return "redirect_uri is missing"
     try:
@@ -129,7 +131,7 @@ def redirect_uri_problem(uri: str | None) -> str | None:
     if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
         return None
     return (f"redirect_uri {uri!r} is not accepted: use an https:// URI, or http:// on a "
-            "loopback host (127.0.0.1, [::1] or localhost) with any port")
+            "loopback host (127.0.0.1, [::1] or localhost)")
 
 
 def with_query(uri: str, params: dict[str, str]) -> str:
@@ -242,9 +244,9 @@ class OAuthServer:
             return _error_page(f"Unknown client_id {client_id!r}. The sandbox knows one app, "
                                f"{self.config.client_id!r} (set with --oauth-client-id).")
         redirect_uri = query.get("redirect_uri")
-        problem = redirect_uri_problem(redirect_uri)
+        problem = self.redirect_problem(redirect_uri)
         if problem is not None or redirect_uri is None:
-            return _error_page(f"Invalid request: {problem}.")
+            return _error_page(problem or "Invalid request: redirect_uri is not a valid URI")
         scope, problem = self._requested_scope(query.get("scope"))
         if problem is not None:
             return _error_page(problem)
@@ -283,6 +285,18 @@ class OAuthServer:
             params["state"] = state
         return RedirectResponse(with_query(redirect_uri, params), status_code=302,
                                 headers=NO_STORE)
+
+    def redirect_problem(self, uri: str | None) -> str | None:
+        """Pipedrive's complaint about ``uri`` at ``/oauth/authorize`` (with what to do), or
+        None when it is the registered callback URL."""
+        problem = redirect_uri_problem(uri)
+        if problem is not None:
+            return f"Invalid request: redirect_uri is not a valid URI ({problem})."
+        if uri != self.config.redirect_uri:
+            return ("Invalid request: redirect_uri is invalid: it does not match the app's "
+                    f"callback URL {self.config.redirect_uri!r} (set with "
+                    "--oauth-redirect-uri; Pipedrive's is set in Developer Hub).")
+        return None
 
     def _requested_scope(self, raw: str | None) -> tuple[str, str | None]:
         """The scope to grant (the app's, or the subset a ``scope`` parameter asks for, always
@@ -352,7 +366,9 @@ class OAuthServer:
         redirect_uri = form.get("redirect_uri")
         if redirect_uri_problem(redirect_uri) is not None:
             raise invalid_request("Invalid request: redirect_uri is not a valid URI")
-        if redirect_uri != grant.redirect_uri:
+        if redirect_uri != self.config.redirect_uri or redirect_uri != grant.redirect_uri:
+            # Pipedrive's message for a redirect_uri that is not the one registered in
+            # Developer Hub (which is also the one the code was issued for).
             raise invalid_request("Invalid request: redirect_uri is invalid")
         del self._codes[key]
         return grant

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from explorer.sandbox.config import AuthKind, SandboxConfig
+from explorer.sandbox.http import ApiProblem
 from explorer.sandbox.stats import Stats
 
 if TYPE_CHECKING:
@@ -159,6 +160,44 @@ class Sandbox:
 def sandbox(request: Request) -> Sandbox:
     state: Sandbox = request.app.state.sandbox
     return state
+
+
+class ScopeMismatch(ApiProblem):
+    """Pipedrive's answer to an OAuth token without the operation's scope: 403, JSON,
+    ``{"success": false, "error": "Scope and URL mismatch", "errorCode": 403, …}``."""
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "errorCode": 403}
+
+
+def granted_scopes(request: Request) -> frozenset[str] | None:
+    """The scopes of the OAuth access token a request carries; None for an API token, which
+    has full access (Pipedrive's API tokens carry every permission of their user)."""
+    if request.headers.get("x-api-token") or request.query_params.get("api_token"):
+        return None
+    auth = request.headers.get("authorization", "")
+    token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+    sb = sandbox(request)
+    if not token or token in sb.tokens:
+        return None
+    from explorer.sandbox.oauth import _digest
+
+    # The grant behind the token (OAuthServer keeps them by digest; a read-only look-up).
+    grant = sb.oauth._access.get(_digest(token))
+    if grant is None:
+        return frozenset()
+    return frozenset(s.strip() for s in grant.scope.split(",") if s.strip())
+
+
+def require_scope(request: Request, *any_of: str) -> None:
+    """Pipedrive's 403 for an OAuth token whose scope has none of ``any_of`` (the spec's
+    ``security`` scopes of the operation); API tokens always pass."""
+    scopes = granted_scopes(request)
+    if scopes is None or scopes & set(any_of):
+        return
+    raise ScopeMismatch(403, "Scope and URL mismatch",
+                        f"This operation needs the OAuth scope {' or '.join(any_of)}; "
+                        "add it to the app's scopes and authorize again.")
 
 
 def record_or_404(

@@ -8,7 +8,8 @@ file equals what this module compiles from ``resources/openapi/``.
 
 ``main`` also writes the client's share of these facts into ``explorer/api/data/`` (the client
 must not import the sandbox): ``token_costs.json`` (``{"v2 GET /deals": 10, …}``) and
-``body_keys.json`` (each JSON-body operation's allowed top-level keys);
+``body_keys.json`` (each JSON-body operation's allowed top-level keys), ``body_types.json``
+(those keys' JSON types, for write validation);
 ``tests/api/test_resources.py`` checks both.
 
 Regenerate with ``python -m explorer.sandbox.specdata resources/openapi``.
@@ -110,6 +111,14 @@ def body_keys(compiled: JSON) -> dict[str, list[str]]:
     return {key: sorted(op["body"]["properties"]) for key, op in compiled.items() if "body" in op}
 
 
+def body_types(compiled: JSON) -> dict[str, dict[str, str]]:
+    """Each JSON-body operation's top-level keys with their JSON type (``any`` if the spec
+    gives none): the shapes the client's write validation checks values against."""
+    return {key: {name: str(info.get("type", "any"))
+                  for name, info in sorted(op["body"]["properties"].items())}
+            for key, op in compiled.items() if "body" in op}
+
+
 def _write(target: Path, data: Any) -> None:
     target.parent.mkdir(exist_ok=True)
     target.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
@@ -123,6 +132,7 @@ def main(argv: list[str]) -> int:
     api_data = Path(__file__).parents[1] / "api" / "data"
     _write(api_data / "token_costs.json", token_costs(compiled))
     _write(api_data / "body_keys.json", body_keys(compiled))
+    _write(api_data / "body_types.json", body_types(compiled))
     return 0
 
 

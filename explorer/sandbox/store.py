@@ -296,6 +296,18 @@ class Store:
             ],
         )
 
+    def log_rows(
+        self, rows: Iterable[tuple[str, int | str, str, Any, Any, int | None, str, str]]
+    ) -> None:
+        """Bulk ``(collection, item_id, field_key, old, new, actor, time, source)`` changes,
+        for demo history (no commit; callers wrap it in ``transaction``)."""
+        self.conn.executemany(
+            "INSERT INTO changelog(collection, item_id, field_key, old_value, new_value, "
+            "actor_user_id, time, change_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(c, str(i), k, json.dumps(o), json.dumps(n), a, t, src)
+             for c, i, k, o, n, a, t, src in rows],
+        )
+
     def changelog(
         self, name: str, item_id: int | str, *, after: int = 0, limit: int = 100
     ) -> list[Record]:

@@ -10,9 +10,24 @@ import pytest
 from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient
 from explorer.api.config import Backoff, RetryPolicy, RetryTransportErrors, Timeouts
 from explorer.api.errors import OutcomeUnknown
+from explorer.sandbox.demo import generate
+from explorer.sandbox.store import Store
 from tests.sandbox.test_cli import sandbox_process, stop
 
 pytestmark = pytest.mark.e2e
+
+
+def _listed_demo_deals() -> list[int]:
+    """The ids v2 ``GET /deals`` lists in the server's data: the small demo (its default size,
+    1,000 deals) of its default seed, without archived deals (those are on /deals/archived)."""
+    store = Store()
+    try:
+        generate(store, size="small", seed=1)
+        deals = store.select("deals")
+    finally:
+        store.close()
+    assert len(deals) == 1_000
+    return sorted(d["id"] for d in deals if not d.get("is_archived"))
 
 
 async def test_crud_paging_and_faults_over_loopback() -> None:
@@ -24,7 +39,7 @@ async def test_crud_paging_and_faults_over_loopback() -> None:
             retry=RetryPolicy(rules=(RetryTransportErrors(backoff=Backoff(base=0.01)),)))
         async with PipedriveClient(config, ApiTokenProvider(token)) as client:
             deals = [d["id"] async for d in client.iterate("deals")]
-            assert len(deals) == len(set(deals)) > 500
+            assert sorted(deals) == _listed_demo_deals()  # each once
             leads = [lead["id"] async for lead in client.iterate("leads")]
             windows = [lead["id"] async for lead in client.iterate("leads", concurrent=True)]
             assert windows == leads

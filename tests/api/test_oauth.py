@@ -4,6 +4,7 @@ refresh before expiry and on a 401, rotation, a refused refresh, and refresh mid
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -33,11 +34,28 @@ TTL_S = 2
 PLACEHOLDER = ClientConfig(base_url="https://placeholder.pipedrive.com")
 
 
+def free_redirect_uri() -> str:
+    """A callback URL on a port that is free now (tests never use the default port, which
+    another sign-in on this machine may be using)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}/callback"
+
+
+REDIRECT = free_redirect_uri()
+
+
+def offline_app(redirect_uri: str = REDIRECT) -> OAuthApp:
+    """An app whose OAuth server is not there (the flow never gets that far)."""
+    return OAuthApp(CLIENT_ID, CLIENT_SECRET, oauth_url="http://127.0.0.1:9",
+                    redirect_uri=redirect_uri)
+
+
 class Sandbox:
     def __init__(self, url: str, token: str) -> None:
         self.url = url
         self.admin = {"x-api-token": token}
-        self.app = OAuthApp(CLIENT_ID, CLIENT_SECRET, oauth_url=url)
+        self.app = OAuthApp(CLIENT_ID, CLIENT_SECRET, oauth_url=url, redirect_uri=REDIRECT)
 
     async def call(self, method: str, path: str, **options: Any) -> httpx.Response:
         async with httpx.AsyncClient(base_url=self.url, timeout=10) as http:
@@ -51,7 +69,8 @@ class Sandbox:
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    with sandbox_process("--oauth-auto-approve", "--oauth-token-ttl", str(TTL_S)) as (
+    with sandbox_process("--oauth-auto-approve", "--oauth-token-ttl", str(TTL_S),
+                         "--oauth-redirect-uri", REDIRECT) as (
         proc, url, token
     ):
         yield Sandbox(url, token)
@@ -93,7 +112,7 @@ async def test_sign_in_checks_state_and_uses_api_domain(sandbox: Sandbox) -> Non
     (opened,) = browser.opened
     query = parse_qs(urlsplit(opened).query)
     assert len(query["state"][0]) >= 32
-    assert urlsplit(query["redirect_uri"][0]).hostname == "127.0.0.1"
+    assert query["redirect_uri"] == [REDIRECT]
     assert tokens.api_domain == sandbox.url
     provider = OAuthTokenProvider(sandbox.app, tokens)
     config = provider.client_config(PLACEHOLDER)
@@ -115,7 +134,7 @@ async def test_a_mismatched_state_is_rejected(sandbox: Sandbox) -> None:
 
 
 async def test_a_cancelled_sign_in_fails_clearly() -> None:
-    app = OAuthApp(CLIENT_ID, CLIENT_SECRET, oauth_url="http://127.0.0.1:9")
+    app = offline_app()
 
     async def cancel(url: str) -> None:
         query = parse_qs(urlsplit(url).query)
@@ -133,7 +152,7 @@ async def test_a_cancelled_sign_in_fails_clearly() -> None:
 
 
 async def test_no_answer_from_the_browser_times_out() -> None:
-    app = OAuthApp(CLIENT_ID, CLIENT_SECRET, oauth_url="http://127.0.0.1:9")
+    app = offline_app()
     with pytest.raises(AuthorizationFailed, match="no answer"):
         await sign_in(app, lambda url: None, wait_s=0.2)
 
@@ -162,7 +181,8 @@ async def test_token_endpoint_failures_do_not_chain_httpx_errors() -> None:
 
 
 async def test_wrong_client_secret_is_refused(sandbox: Sandbox) -> None:
-    app = OAuthApp(CLIENT_ID, "not-the-secret", oauth_url=sandbox.url)
+    app = OAuthApp(CLIENT_ID, "not-the-secret", oauth_url=sandbox.url,
+                   redirect_uri=REDIRECT)
     with pytest.raises(OAuthRejected) as caught:
         await sign_in(app, Browser(), wait_s=10)
     assert caught.value.code == "invalid_client"
@@ -184,6 +204,7 @@ async def test_refresh_before_expiry_rotates_and_hands_back_tokens(sandbox: Sand
         skew[0] = TTL_S * 0.8
         await asyncio.gather(*(client.get("deals", i) for i in range(1, 9)))
     assert provider.refreshes == 1
+    assert await provider.stored() is None
     (second,) = stored
     assert second.refresh_token != first.refresh_token
     assert second.access_token != first.access_token
@@ -200,6 +221,7 @@ async def test_tokens_that_cannot_be_stored_say_so_and_keep_working(
     sandbox: Sandbox, kind: str
 ) -> None:
     calls: list[TokenSet] = []
+    shown: list[TokenStoreFailed] = []
 
     def locked(tokens: TokenSet) -> None:
         calls.append(tokens)
@@ -210,12 +232,16 @@ async def test_tokens_that_cannot_be_stored_say_so_and_keep_working(
 
     skew = [0.0]
     provider = OAuthTokenProvider(sandbox.app, await signed_in(sandbox), now=clock(skew),
-                                  on_tokens=locked if kind == "sync" else locked_async)
+                                  on_tokens=locked if kind == "sync" else locked_async,
+                                  on_store_failed=shown.append)
     async with PipedriveClient(provider.client_config(PLACEHOLDER), provider) as client:
         skew[0] = TTL_S * 0.8
-        with pytest.raises(TokenStoreFailed) as caught:
-            await client.get("deals", 1)
-        text = str(caught.value)
+        # The request that refreshed is not failed for the store's sake.
+        assert (await client.get("deals", 1))["id"] == 1
+        failure = await provider.stored()
+        assert isinstance(failure, TokenStoreFailed) and provider.store_failure is failure
+        assert shown == [failure]
+        text = str(failure) + repr(failure)
         assert "could not be stored" in text and "keychain is locked" in text
         assert "keeps working" in text
         (stored,) = calls
@@ -237,6 +263,7 @@ async def test_a_blocking_token_store_runs_off_the_event_loop(sandbox: Sandbox) 
     async with PipedriveClient(provider.client_config(PLACEHOLDER), provider) as client:
         skew[0] = TTL_S * 0.8
         await client.get("deals", 1)
+    assert await provider.stored() is None
     assert len(threads) == 1 and threads[0] != threading.get_ident()
 
 
@@ -272,6 +299,7 @@ async def test_a_cancelled_request_keeps_the_refresh_it_started(sandbox: Sandbox
             with pytest.raises(asyncio.CancelledError):
                 await started
             assert (await client.get("deals", 2))["id"] == 2
+    assert await provider.stored() is None
     assert provider.refreshes == 1 and len(stored) == 1
 
 
@@ -289,6 +317,7 @@ async def test_a_401_refreshes_once_for_all_requests_in_flight(sandbox: Sandbox)
     async with PipedriveClient(provider.client_config(PLACEHOLDER), provider) as client:
         deals = await asyncio.gather(*(client.get("deals", i) for i in range(1, 9)))
     assert [d["id"] for d in deals] == list(range(1, 9))
+    assert await provider.stored() is None
     assert provider.refreshes == 1 and len(stored) == 1
     assert (await sandbox.statuses()).get("401", 0) > unauthorized
 
@@ -345,20 +374,105 @@ async def test_refresh_during_a_long_paging_run(sandbox: Sandbox) -> None:
         tokens = await signed_in(sandbox)
         stored: list[TokenSet] = []
         provider = OAuthTokenProvider(sandbox.app, tokens, on_tokens=stored.append)
-        config = provider.client_config(ClientConfig(base_url=sandbox.url, page_size=50))
+        # 40 a page: the 800-odd deals that are not archived make over 20 pages.
+        config = provider.client_config(ClientConfig(base_url=sandbox.url, page_size=40))
         async with PipedriveClient(config, provider) as client:
             ids = [deal["id"] async for deal in client.iterate("deals")]
             pages = client.usage.requests["v2 GET /deals"]
     finally:
         await sandbox.call("DELETE", "/_sandbox/faults", headers=sandbox.admin)
-    assert len(ids) == len(set(ids)) == 1000
+    archived = (await sandbox.call("GET", "/api/v2/deals/archived", headers=sandbox.admin,
+                                   params={"limit": 500})).json()["data"]
+    assert len(ids) == len(set(ids)) == 1000 - len(archived)  # archived ones: listed apart
     assert pages >= 20
+    assert await provider.stored() is None
     assert provider.refreshes >= 1 and len(stored) == provider.refreshes
 
 
-def test_api_domain_must_be_safe_to_send_the_token_to() -> None:
-    production = "https://oauth.pipedrive.com"
-    assert api_domain_problem("https://acme.pipedrive.com", production) is None
-    assert api_domain_problem("http://acme.pipedrive.com", production) is not None
-    assert api_domain_problem("http://127.0.0.1:8765", production) is None
-    assert api_domain_problem("http://sandbox.test", "http://sandbox.test") is None
+@pytest.mark.parametrize(("api_domain", "oauth_url"), [
+    ("https://acme.pipedrive.com", "https://oauth.pipedrive.com"),
+    ("https://api.pipedrive.com/", "https://oauth.pipedrive.com"),
+    ("https://ACME.Pipedrive.com", "https://oauth.pipedrive.com"),
+    # A sandbox on loopback: its own origin (the one the app is configured with).
+    ("http://127.0.0.1:8765", "http://127.0.0.1:8765"),
+    ("http://[::1]:8765", "http://[::1]:8765/"),
+    ("http://127.0.0.1:8765", "http://localhost:8765"),
+])
+def test_api_domain_accepted(api_domain: str, oauth_url: str) -> None:
+    assert api_domain_problem(api_domain, oauth_url) is None
+
+
+@pytest.mark.parametrize(("api_domain", "oauth_url"), [
+    ("https://attacker.example", "https://oauth.pipedrive.com"),  # any https host, before
+    ("https://acme.pipedrive.com.attacker.example", "https://oauth.pipedrive.com"),
+    ("https://attacker.example/.pipedrive.com", "https://oauth.pipedrive.com"),
+    ("https://acme.pipedrive.com@attacker.example", "https://oauth.pipedrive.com"),
+    ("https://pipedrive.com", "https://oauth.pipedrive.com"),
+    ("https://acme.pipedrive.com:8443", "https://oauth.pipedrive.com"),
+    ("https://acme.pipedrive.com/api/v1", "https://oauth.pipedrive.com"),
+    ("http://acme.pipedrive.com", "https://oauth.pipedrive.com"),
+    ("http://127.0.0.1:8765", "https://oauth.pipedrive.com"),  # loopback, before
+    ("http://127.0.0.1:8766", "http://127.0.0.1:8765"),
+    ("https://127.0.0.1:8765", "http://127.0.0.1:8765"),
+    ("https://attacker.example", "http://127.0.0.1:8765"),
+    ("http://sandbox.test", "http://sandbox.test"),  # not on loopback
+    ("", "https://oauth.pipedrive.com"),
+])
+def test_api_domain_refused(api_domain: str, oauth_url: str) -> None:
+    problem = api_domain_problem(api_domain, oauth_url)
+    assert problem is not None and "not sent there" in problem
+
+
+# ---------------------------------------------------------------------- the redirect URI
+
+
+def test_the_redirect_uri_is_fixed_and_documented() -> None:
+    # README's documented default callback URL, to register in Developer Hub.
+    assert OAuthApp(CLIENT_ID, CLIENT_SECRET).redirect_uri == "http://127.0.0.1:18765/callback"
+    for unusable, complaint in (("http://127.0.0.1:0/callback", "fixed port"),
+                                ("http://127.0.0.1/callback", "fixed port"),
+                                ("https://app.example/callback", "loopback"),
+                                ("http://127.0.0.1:70000/callback", "not a valid URI"),
+                                ("http://127.0.0.1:18765", "path"),
+                                ("http://127.0.0.1:18765/cb?x=1", "query")):
+        with pytest.raises(ValueError, match=complaint):
+            OAuthApp(CLIENT_ID, CLIENT_SECRET, redirect_uri=unusable)
+
+
+async def test_every_sign_in_listens_on_the_registered_redirect_uri(sandbox: Sandbox) -> None:
+    # Three sign-ins once used three random ports (34257, 44493, 33861); the sandbox, like
+    # Pipedrive, redirects only to the registered callback URL, so each must use it.
+    for _ in range(3):
+        browser = Browser()
+        tokens = await sign_in(sandbox.app, browser, wait_s=10)
+        (opened,) = browser.opened
+        assert parse_qs(urlsplit(opened).query)["redirect_uri"] == [REDIRECT]
+        assert browser.page is not None and browser.page.status_code == 200
+        assert tokens.api_domain == sandbox.url
+
+
+async def test_an_unregistered_redirect_uri_is_refused_by_the_server(sandbox: Sandbox) -> None:
+    app = OAuthApp(CLIENT_ID, CLIENT_SECRET, oauth_url=sandbox.url,
+                   redirect_uri=free_redirect_uri())
+    browser = Browser()
+    with pytest.raises(AuthorizationFailed, match="no answer") as caught:
+        await sign_in(app, browser, wait_s=1)
+    assert browser.page is not None and browser.page.status_code == 400
+    assert "Invalid request: redirect_uri is invalid" in browser.page.text
+    # The app's message says which callback URL to register.
+    assert app.redirect_uri in str(caught.value) and "Developer Hub" in str(caught.value)
+
+
+async def test_a_taken_redirect_port_fails_before_the_browser_opens() -> None:
+    opened: list[str] = []
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        app = offline_app(f"http://127.0.0.1:{port}/callback")
+        with pytest.raises(AuthorizationFailed) as caught:
+            await sign_in(app, opened.append, wait_s=5)
+    message = str(caught.value)
+    assert f"127.0.0.1:{port}" in message
+    assert "another program" in message and "Developer Hub" in message
+    assert opened == []

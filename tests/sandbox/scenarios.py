@@ -363,6 +363,357 @@ field_scenarios("productFields", "ProductField")
 field_scenarios("activityFields", "ActivityField")
 
 
+# ---------------------------------------------------------------------- v2 archived deals
+
+
+@scenario("getArchivedDeals", "first page")
+async def archived_deals(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/deals/archived")
+
+
+@scenario("getArchivedDeals", "every page, sorted by update_time desc, every include_fields")
+async def archived_deals_paged(client: httpx.AsyncClient) -> httpx.Response:
+    params = {"limit": 50, "sort_by": "update_time", "sort_direction": "desc",
+              "include_fields": INCLUDE_FIELDS["deals"]}
+    response = await client.get(f"{V2}/deals/archived", params=params)
+    while response.status_code == 200 and response.json()["additional_data"].get(
+            "next_cursor"):
+        response = await client.get(f"{V2}/deals/archived", params={
+            **params, "cursor": response.json()["additional_data"]["next_cursor"]})
+    return response
+
+
+@scenario("getArchivedDeals", "filtered by status and owner")
+async def archived_deals_filtered(client: httpx.AsyncClient) -> httpx.Response:
+    owner = await first(client, f"{V2}/deals/archived", "owner_id")
+    return await client.get(f"{V2}/deals/archived", params={"status": "won", "owner_id": owner})
+
+
+@scenario("getArchivedDeals", "bad sort_by", 400)
+async def archived_deals_bad_sort(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/deals/archived", params={"sort_by": "title"})
+
+
+@scenario("updateDeal", "archived (is_archived true), then unarchived")
+async def deal_archived(client: httpx.AsyncClient) -> httpx.Response:
+    item = await first(client, f"{V2}/deals")
+    await client.patch(f"{V2}/deals/{item}", json={"is_archived": True})
+    return await client.patch(f"{V2}/deals/{item}", json={"is_archived": False})
+
+
+@scenario("updateDeal", "archived at a given archive_time")
+async def deal_archived_at(client: httpx.AsyncClient) -> httpx.Response:
+    item = await first(client, f"{V2}/deals")
+    return await client.patch(f"{V2}/deals/{item}", json={
+        "is_archived": True, "archive_time": "2026-01-02 03:04:05"})
+
+
+@scenario("getDeal", "an archived deal")
+async def deal_archived_one(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/deals/{await first(client, f'{V2}/deals/archived')}")
+
+
+# ---------------------------------------------------------------------- v2 deal products
+
+
+async def deal_with_products(client: httpx.AsyncClient) -> tuple[int, int]:
+    """A deal that has products attached, and its first deal-product's id."""
+    items = await data_of(client, f"{V2}/deals/products",
+                          deal_ids=",".join(str(i) for i in range(1, 101)))
+    assert items, "the demo data should attach products to some of the first 100 deals"
+    return items[0]["deal_id"], items[0]["id"]
+
+
+@scenario("getDealProducts", "a deal with products")
+async def deal_products(client: httpx.AsyncClient) -> httpx.Response:
+    deal_id, _ = await deal_with_products(client)
+    return await client.get(f"{V2}/deals/{deal_id}/products")
+
+
+@scenario("getDealProducts", "paged by one, order_nr desc (last page)")
+async def deal_products_paged(client: httpx.AsyncClient) -> httpx.Response:
+    deal_id, _ = await deal_with_products(client)
+    params = {"limit": 1, "sort_by": "order_nr", "sort_direction": "desc"}
+    response = await client.get(f"{V2}/deals/{deal_id}/products", params=params)
+    while response.status_code == 200 and response.json()["additional_data"].get(
+            "next_cursor"):
+        response = await client.get(f"{V2}/deals/{deal_id}/products", params={
+            **params, "cursor": response.json()["additional_data"]["next_cursor"]})
+    return response
+
+
+@scenario("getDealProducts", "unknown deal", 404)
+async def deal_products_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/deals/{UNKNOWN_ID}/products")
+
+
+@scenario("getDealsProducts", "the first 100 deals")
+async def deals_products(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/deals/products", params={
+        "deal_ids": ",".join(str(i) for i in range(1, 101)), "sort_by": "deal_id"})
+
+
+@scenario("getDealsProducts", "deal_ids missing", 400)
+async def deals_products_missing(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/deals/products")
+
+
+@scenario("addDealProduct", "a product with quantity, price and a discount")
+async def add_deal_product(client: httpx.AsyncClient) -> httpx.Response:
+    deal_id = await first(client, f"{V2}/deals")
+    product_id = await first(client, f"{V2}/products")
+    return await client.post(f"{V2}/deals/{deal_id}/products", json={
+        "product_id": product_id, "item_price": 120, "quantity": 3, "discount": 10,
+        "discount_type": "percentage", "comments": "Conformance"})
+
+
+@scenario("addDealProduct", "quantity missing", 400)
+async def add_deal_product_missing(client: httpx.AsyncClient) -> httpx.Response:
+    deal_id = await first(client, f"{V2}/deals")
+    product_id = await first(client, f"{V2}/products")
+    return await client.post(f"{V2}/deals/{deal_id}/products",
+                             json={"product_id": product_id, "item_price": 1})
+
+
+@scenario("updateDealProduct", "new quantity")
+async def update_deal_product(client: httpx.AsyncClient) -> httpx.Response:
+    deal_id, item = await deal_with_products(client)
+    return await client.patch(f"{V2}/deals/{deal_id}/products/{item}", json={"quantity": 7})
+
+
+@scenario("updateDealProduct", "unknown deal product", 404)
+async def update_deal_product_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    deal_id, _ = await deal_with_products(client)
+    return await client.patch(f"{V2}/deals/{deal_id}/products/{UNKNOWN_ID}",
+                              json={"quantity": 7})
+
+
+@scenario("deleteDealProduct", "an attached product")
+async def delete_deal_product(client: httpx.AsyncClient) -> httpx.Response:
+    deal_id, item = await deal_with_products(client)
+    return await client.delete(f"{V2}/deals/{deal_id}/products/{item}")
+
+
+@scenario("deleteDealProduct", "unknown deal product", 404)
+async def delete_deal_product_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    deal_id, _ = await deal_with_products(client)
+    return await client.delete(f"{V2}/deals/{deal_id}/products/{UNKNOWN_ID}")
+
+
+# ---------------------------------------------------------------------- v2 followers
+
+
+async def other_user(client: httpx.AsyncClient, path: str, item: int) -> int:
+    """A user who does not follow the record yet."""
+    following = {f["user_id"] for f in await data_of(client, f"{V2}/{path}/{item}/followers")}
+    users = await data_of(client, f"{V1}/users")
+    return int(next(u["id"] for u in users if u["id"] not in following))
+
+
+def follower_scenarios(path: str, name: str) -> None:
+    base = f"{V2}/{path}"
+
+    @scenario(f"get{name}Followers", "a record's followers")
+    async def followers(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.get(f"{base}/{await first(client, base)}/followers")
+
+    @scenario(f"get{name}Followers", "paged by one (last page)")
+    async def followers_paged(client: httpx.AsyncClient) -> httpx.Response:
+        item = await first(client, base)
+        await client.post(f"{base}/{item}/followers",
+                          json={"user_id": await other_user(client, path, item)})
+        response = await client.get(f"{base}/{item}/followers", params={"limit": 1})
+        while response.status_code == 200 and response.json()["additional_data"].get(
+                "next_cursor"):
+            response = await client.get(f"{base}/{item}/followers", params={
+                "limit": 1, "cursor": response.json()["additional_data"]["next_cursor"]})
+        return response
+
+    @scenario(f"get{name}Followers", "unknown record", 404)
+    async def followers_unknown(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.get(f"{base}/{UNKNOWN_ID}/followers")
+
+    @scenario(f"add{name}Follower", "a user not following yet")
+    async def add_follower(client: httpx.AsyncClient) -> httpx.Response:
+        item = await first(client, base)
+        return await client.post(f"{base}/{item}/followers",
+                                 json={"user_id": await other_user(client, path, item)})
+
+    @scenario(f"add{name}Follower", "user_id missing (schema)", 400)
+    async def add_follower_bad(client: httpx.AsyncClient) -> httpx.Response:
+        item = await first(client, base)
+        return await client.post(f"{base}/{item}/followers", json={"user_id": "me"})
+
+    @scenario(f"delete{name}Follower", "a follower")
+    async def delete_follower(client: httpx.AsyncClient) -> httpx.Response:
+        item = await first(client, base)
+        user = await first(client, f"{base}/{item}/followers", "user_id")
+        return await client.delete(f"{base}/{item}/followers/{user}")
+
+    @scenario(f"delete{name}Follower", "a user who does not follow", 404)
+    async def delete_follower_unknown(client: httpx.AsyncClient) -> httpx.Response:
+        item = await first(client, base)
+        return await client.delete(f"{base}/{item}/followers/{UNKNOWN_ID}")
+
+    @scenario(f"get{name}FollowersChangelog", "after an add and a removal")
+    async def followers_changelog(client: httpx.AsyncClient) -> httpx.Response:
+        item = await first(client, base)
+        user = await other_user(client, path, item)
+        await client.post(f"{base}/{item}/followers", json={"user_id": user})
+        await client.delete(f"{base}/{item}/followers/{user}")
+        return await client.get(f"{base}/{item}/followers/changelog", params={"limit": 1})
+
+
+follower_scenarios("deals", "Deal")
+follower_scenarios("persons", "Person")
+follower_scenarios("organizations", "Organization")
+follower_scenarios("products", "Product")
+
+
+# ---------------------------------------------------------------------- v2 and v1 activityFields
+
+
+async def oauth_token(client: httpx.AsyncClient, scope: str) -> str:
+    """An OAuth access token granted ``scope``, through the sandbox's consent flow.
+
+    The flow runs on a client of its own over the same app, so ``client`` (and whatever
+    watches its traffic) sees only API requests.
+    """
+    import re
+    from urllib.parse import parse_qs, urlsplit
+
+    transport: Any = getattr(client, "_transport")  # noqa: B009 - the ASGI app under test
+    oauth = transport.app.state.config.oauth
+    redirect = getattr(oauth, "redirect_uri", None) or "http://127.0.0.1:8765/callback"
+    async with httpx.AsyncClient(transport=transport, base_url=client.base_url) as web:
+        page = await web.get("/oauth/authorize", params={
+            "client_id": oauth.client_id, "redirect_uri": redirect, "scope": scope})
+        if page.status_code == 200:
+            consent = re.search(r"name=consent_id value='([^']+)'", page.text)
+            assert consent, page.text[:300]
+            page = await web.post("/oauth/authorize",
+                                  data={"consent_id": consent.group(1), "action": "allow"})
+        assert page.status_code == 302, page.text[:300]
+        code = parse_qs(urlsplit(page.headers["location"]).query)["code"][0]
+        issued = await web.post("/oauth/token", auth=(oauth.client_id, oauth.client_secret),
+                                data={"grant_type": "authorization_code", "code": code,
+                                      "redirect_uri": redirect})
+    assert issued.status_code == 200, issued.text[:300]
+    token: str = issued.json()["access_token"]
+    return token
+
+
+@scenario("getActivityFields", "v2, OAuth token without the admin scope", 403)
+async def activity_fields_no_admin(client: httpx.AsyncClient) -> httpx.Response:
+    token = await oauth_token(client, "base,activities:full")
+    return await client.get(f"{V2}/activityFields", headers={
+        "x-api-token": "", "Authorization": f"Bearer {token}"})
+
+
+@scenario("getActivityFields", "v1, OAuth token with activities:read")
+async def activity_fields_v1(client: httpx.AsyncClient) -> httpx.Response:
+    token = await oauth_token(client, "base,activities:read")
+    return await client.get(f"{V1}/activityFields", headers={
+        "x-api-token": "", "Authorization": f"Bearer {token}"})
+
+
+@scenario("getActivityFields", "v1, API token")
+async def activity_fields_v1_token(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/activityFields")
+
+
+# ---------------------------------------------------------------------- v1 changelogs, files
+
+
+@scenario("getPersonChangelog", "after a PATCH of the person")
+async def person_changelog(client: httpx.AsyncClient) -> httpx.Response:
+    item = await first(client, f"{V2}/persons")
+    await client.patch(f"{V2}/persons/{item}", json={"name": "Changed For Changelog",
+                                                     "job_title": "Buyer"})
+    return await client.get(f"{V1}/persons/{item}/changelog", params={"limit": 1})
+
+
+@scenario("getPersonChangelog", "OAuth token without recents:read", 403)
+async def person_changelog_no_scope(client: httpx.AsyncClient) -> httpx.Response:
+    item = await first(client, f"{V2}/persons")
+    token = await oauth_token(client, "base,contacts:full")
+    return await client.get(f"{V1}/persons/{item}/changelog", headers={
+        "x-api-token": "", "Authorization": f"Bearer {token}"})
+
+
+@scenario("getPersonChangelog", "unknown person", 404)
+async def person_changelog_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/persons/{UNKNOWN_ID}/changelog")
+
+
+@scenario("getOrganizationChangelog", "after a PATCH of the organization, second page")
+async def organization_changelog(client: httpx.AsyncClient) -> httpx.Response:
+    item = await first(client, f"{V2}/organizations")
+    await client.patch(f"{V2}/organizations/{item}", json={"name": "Renamed For Changelog",
+                                                           "website": "https://example.com"})
+    page = await client.get(f"{V1}/organizations/{item}/changelog", params={"limit": 1})
+    cursor = page.json()["additional_data"]["next_cursor"]
+    return await client.get(f"{V1}/organizations/{item}/changelog",
+                            params={"limit": 1, "cursor": cursor})
+
+
+@scenario("getOrganizationChangelog", "unknown organization", 404)
+async def organization_changelog_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/organizations/{UNKNOWN_ID}/changelog")
+
+
+async def file_link(client: httpx.AsyncClient, key: str) -> int:
+    """The id of a record that has files, through ``key`` of a file."""
+    files = await data_of(client, f"{V1}/files", limit=100)
+    return int(next(f[key] for f in files if f.get(key)))
+
+
+def file_scenarios(path: str, name: str, key: str) -> None:
+    @scenario(f"get{name}Files", "a record with files, sorted by update_time desc")
+    async def files(client: httpx.AsyncClient) -> httpx.Response:
+        if key == "product_id":  # no demo file is on a product
+            item = await first(client, f"{V2}/products")
+        else:
+            item = await file_link(client, key)
+        return await client.get(f"{V1}/{path}/{item}/files",
+                                params={"sort": "update_time DESC", "limit": 100})
+
+    @scenario(f"get{name}Files", "limit above 100", 400)
+    async def files_over(client: httpx.AsyncClient) -> httpx.Response:
+        item = await first(client, f"{V2}/{path}")
+        return await client.get(f"{V1}/{path}/{item}/files", params={"limit": 101})
+
+    @scenario(f"get{name}Files", "unknown record", 404)
+    async def files_unknown(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.get(f"{V1}/{path}/{UNKNOWN_ID}/files")
+
+
+file_scenarios("deals", "Deal", "deal_id")
+file_scenarios("persons", "Person", "person_id")
+file_scenarios("organizations", "Organization", "org_id")
+file_scenarios("products", "Product", "product_id")
+
+
+@scenario("getFiles", "second page")
+async def all_files(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/files", params={"start": 10, "limit": 10})
+
+
+@scenario("getFiles", "bad sort", 400)
+async def all_files_bad_sort(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/files", params={"sort": "size ASC"})
+
+
+@scenario("getFile", "one file")
+async def one_file(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/files/{await first(client, f'{V1}/files')}")
+
+
+@scenario("getFile", "unknown file", 404)
+async def one_file_unknown(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V1}/files/{UNKNOWN_ID}")
+
+
 # ---------------------------------------------------------------------- v2 search
 
 
@@ -725,3 +1076,32 @@ async def deal_participants(client: httpx.AsyncClient) -> httpx.Response:
 @scenario("getDealParticipants", "unknown deal", 404)
 async def deal_participants_unknown(client: httpx.AsyncClient) -> httpx.Response:
     return await client.get(f"{V1}/deals/{UNKNOWN_ID}/participants")
+
+
+# ---------------------------------------------------------------------- v2 product and lead search
+
+
+@scenario("searchProducts", "a name word, with prices")
+async def product_search(client: httpx.AsyncClient) -> httpx.Response:
+    term = await search_term(client, f"{V2}/products", "name")
+    return await client.get(f"{V2}/products/search",
+                            params={"term": term, "include_fields": "product.price"})
+
+
+@scenario("searchProducts", "term too short", 400)
+async def product_search_short(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/products/search", params={"term": "a"})
+
+
+@scenario("searchLeads", "a title word of one person's leads, was_seen included")
+async def lead_search(client: httpx.AsyncClient) -> httpx.Response:
+    lead = (await client.get(f"{V1}/leads", params={"limit": 1})).json()["data"][0]
+    term = max(lead["title"].split(), key=len)
+    return await client.get(f"{V2}/leads/search", params={
+        "term": term, "person_id": lead["person_id"], "include_fields": "lead.was_seen",
+        "fields": "title"})
+
+
+@scenario("searchLeads", "term too short", 400)
+async def lead_search_short(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get(f"{V2}/leads/search", params={"term": "a"})

@@ -89,7 +89,13 @@ async def test_stats_count_requests_statuses_and_faults(
     assert stats["rate_limited"] == 0 and stats["blocked"] == 0
     # Limits are off in these tests: nothing is charged, but the structure is there.
     assert stats["tokens"]["total"] == sum(v for k, v in stats["tokens"].items() if k != "total")
-    assert isinstance(body["limits"], dict)
+    # Nothing counted with the limiter off; the budget day is the frozen clock's (UTC), and
+    # growth's budget is 30,000 x 2 for one seat.
+    assert body["limits"] == {
+        "enabled": False, "plan": "growth", "auth_kind": "token", "window_seconds": 2.0,
+        "daily_budget": {"day": "2026-03-02", "timezone": "UTC", "limit": 60_000, "used": 0,
+                         "remaining": 60_000, "resets_at": "2026-03-03T00:00:00Z"},
+        "tokens": {}, "daily_requests_left": {}}
     assert set(stats) == {"requests", "tokens", "statuses", "rate_limited", "blocked", "faults"}
 
     reset = (await client.post("/_sandbox/stats/reset")).json()["stats"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from explorer.sandbox.app import DEFAULT_TOKEN
 
 pytestmark = pytest.mark.e2e
 
@@ -104,3 +107,152 @@ def test_demo_mode_serves_the_demo_sandbox() -> None:
         assert deals.status_code == 200
         assert len(deals.json()["data"]) == 5
         assert stop(proc) == 0
+
+
+# ---------------------------------------------------------------------- start-up output
+
+
+def test_start_up_prints_the_data_line_on_stderr_and_one_ready_line_on_stdout() -> None:
+    with sandbox_process("--seed", "4") as (proc, _url, token):
+        assert token == DEFAULT_TOKEN
+        assert stop(proc) == 0
+        out, err = proc.communicate(timeout=10)
+    assert out == "", "stdout holds the ready line only"
+    assert re.fullmatch(r"Sandbox: generated small demo data \(seed 4\) in \d+\.\d s\n", err), err
+
+
+def test_an_existing_database_is_said_to_be_used(tmp_path: Path) -> None:
+    db = str(tmp_path / "kept.sqlite")
+    for _ in range(2):
+        with sandbox_process("--db", db, "--size", "small", "--seed", "5") as (proc, _u, _t):
+            assert stop(proc) == 0
+            _, err = proc.communicate(timeout=10)
+    assert err == f"Sandbox: using existing data in {db} (small, seed 5)\n"
+
+
+# ---------------------------------------------------------------------- bad input
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI's exit status and output; fails at once if it starts serving instead."""
+    command = [sys.executable, "-m", "explorer.app", "sandbox", "--port", "0", *args]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        assert proc.stdout is not None
+        ready = proc.stdout.readline()          # the ready line, or "" once it has exited
+        if ready:
+            proc.kill()
+            proc.communicate(timeout=10)
+            pytest.fail(f"the sandbox started with {args}: {ready.strip()}")
+        out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(command, proc.returncode, out, err)
+
+
+BAD_INPUT: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
+    (("--port", "99999"), ("--port", "0 to 65,535", "99999")),
+    (("--port", "-1"), ("--port", "0 to 65,535", "-1")),
+    (("--port", "http"), ("--port", "whole number", "'http'")),
+    (("--db", "/nonexistent/dir/x.sqlite"), ("/nonexistent/dir", "does not exist")),
+    (("--db", "/tmp"), ("/tmp is a folder", "file path")),
+    (("--fault", "error_503:probability=2"), ("--fault", "probability", "between 0 and 1")),
+    (("--fault", "latency:probability=1,latency_ms=1e12"), ("--fault", "latency_ms")),
+    (("--fault", "explode"), ("--fault", "unknown fault kind 'explode'")),
+    (("--host", "256.1.1.1"), ("256.1.1.1", "--host", "127.0.0.1")),
+    (("--budget", "-5"), ("--budget", "-5")),
+    (("--seats", "0"), ("--seats", "from 1", "got 0")),
+    (("--top-up", "-1"), ("--top-up",)),
+    (("--block-after", "-1"), ("--block-after",)),
+    (("--block-seconds", "nan"), ("--block-seconds",)),
+    (("--oauth-token-ttl", "0"), ("--oauth-token-ttl",)),
+    (("--token", ""), ("--token", "non-empty")),
+    (("--server-timezone", "Mars/Olympus_Mons"), ("--server-timezone", "unknown time zone",
+                                                  "IANA")),
+    (("--search-headers", "both"), ("--search-headers", "'both'")),
+]
+
+
+@pytest.mark.parametrize(("args", "needles"), BAD_INPUT,
+                         ids=[" ".join(args) for args, _ in BAD_INPUT])
+def test_bad_input_gets_one_line_and_exit_status_2(args: tuple[str, ...],
+                                                   needles: tuple[str, ...]) -> None:
+    done = run_cli(*args)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("pipedrive-explorer sandbox: error: "), lines[0]
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+
+
+def test_a_bad_fault_is_refused_before_any_data_is_generated(tmp_path: Path) -> None:
+    db = tmp_path / "never.sqlite"
+    done = run_cli("--db", str(db), "--fault", "error_503:probability=2")
+    assert done.returncode == 2
+    assert "generated" not in done.stderr
+    assert not db.exists(), "nothing was opened or generated"
+
+
+def test_a_host_that_is_no_address_is_not_told_to_change_the_port() -> None:
+    done = run_cli("--host", "256.1.1.1")
+    assert done.returncode == 2
+    assert "--port" not in done.stderr and "another port" not in done.stderr
+
+
+def test_help_shows_every_default() -> None:
+    from explorer.sandbox.server import build_parser
+
+    done = subprocess.run([sys.executable, "-m", "explorer.app", "sandbox", "--help"],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "100"})
+    assert done.returncode == 0
+    entries: dict[str, str] = {}
+    option = ""
+    for line in done.stdout.splitlines():
+        if match := re.match(r"^  (--[a-z0-9-]+)", line):
+            option = match.group(1)
+        if option:
+            entries[option] = f"{entries.get(option, '')} {line.strip()}"
+    for action in build_parser()._actions:
+        if not action.option_strings or action.nargs == 0:   # --help and on/off flags
+            continue
+        text = " ".join(entries[action.option_strings[0]].split())
+        assert "default: " in text, text
+    shown = {option: " ".join(text.split()) for option, text in entries.items()}
+    for option, default in [("--block-after", "20"), ("--top-up", "0"),
+                            ("--oauth-client-id", "sandbox-client-id"),
+                            ("--oauth-client-secret", "sandbox-client-secret"),
+                            ("--oauth-token-ttl", "3599"), ("--server-timezone", "UTC"),
+                            ("--search-headers", "search"), ("--token", DEFAULT_TOKEN)]:
+        assert re.search(rf"default: [^)]*\b{re.escape(default)}\)", shown[option]), option
+
+
+def test_the_switches_reach_the_running_sandbox() -> None:
+    switches = ("--no-success-ratelimit-headers", "--search-headers", "burst",
+                "--no-daily-headers", "--server-timezone", "Asia/Tokyo", "--block-after", "7")
+    with sandbox_process(*switches) as (proc, url, token), \
+            httpx.Client(base_url=url, headers={"x-api-token": token}, timeout=10) as http:
+        limits = http.get("/_sandbox/limits").json()
+        assert {key: limits[key] for key in ("success_headers", "search_headers",
+                                             "daily_headers", "server_timezone",
+                                             "block_after")} == {
+            "success_headers": False, "search_headers": "burst", "daily_headers": False,
+            "server_timezone": "Asia/Tokyo", "block_after": 7}
+        deal = http.get("/api/v2/deals/1")
+        assert deal.status_code == 200
+        assert not {h for h in deal.headers if h.startswith(("x-ratelimit", "x-daily-ratelimit"))}
+        assert http.get("/_sandbox/stats").json()["limits"]["daily_budget"]["timezone"] == (
+            "Asia/Tokyo")
+        assert stop(proc) == 0
+
+
+def test_a_file_that_is_no_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n" * 100)
+    done = run_cli("--db", str(notes))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"pipedrive-explorer sandbox: error: Cannot use the database "
+                                  f"{notes}: file is not a database")
+    assert len(done.stderr.splitlines()) == 1
+    assert notes.read_text() == "not a database\n" * 100

@@ -9,6 +9,7 @@ and that its response was checked against the operation it targets.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -93,10 +94,7 @@ async def test_operation_conforms(op: Operation, client: httpx.AsyncClient, spec
 
 def _concrete(op: Operation) -> str:
     prefix = V2 if op.version == "v2" else V1
-    path = op.path
-    for name in ("{id}", "{field_code}"):
-        path = path.replace(name, UNKNOWN_UUID if "/leads" in op.path else "1")
-    return prefix + path
+    return prefix + re.sub(r"\{[^}]+\}", UNKNOWN_UUID if "/leads" in op.path else "1", op.path)
 
 
 async def test_every_operation_requires_a_token(client: httpx.AsyncClient,
@@ -125,8 +123,9 @@ def test_urls_map_to_operations(spec_validator: SpecValidator) -> None:
     for (version, method, path), op in by_key.items():
         prefixes = ("/api/v2",) if version == "v2" else ("/api/v1", "/v1")
         for prefix in prefixes:
-            url = "http://sandbox.test" + prefix + path.replace("{id}", "12").replace(
-                "{field_code}", "abc") + "?limit=1"
+            url = "http://sandbox.test" + prefix + re.sub(
+                r"\{[^}]+\}", lambda m: "abc" if m.group() == "{field_code}" else "12",
+                path) + "?limit=1"
             found = spec_validator.operation_for(method, url)
             assert found is not None and found.operation_id == op.operation_id, (url, found)
     assert spec_validator.operation_for("GET", "/api/v2/no/such/route") is None

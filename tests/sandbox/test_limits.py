@@ -471,6 +471,57 @@ async def test_a_client_that_waits_for_reset_is_never_blocked(client: httpx.Asyn
     assert admitted > 250
 
 
+async def fill_window_then_reject(client: httpx.AsyncClient, rejections: int) -> list[int]:
+    """Growth's 40 admitted at this instant, then ``rejections`` more: their statuses."""
+    for i in range(40):
+        assert (await client.get(DEAL, headers=BLOCK_PAGE)).status_code == 200, i
+    return [(await client.get(DEAL, headers=BLOCK_PAGE)).status_code for _ in range(rejections)]
+
+
+@pytest.mark.parametrize("limits", [LimitConfig(block_after=3)], ids=["block3"])
+async def test_strikes_expire_a_window_after_they_were_made(client: httpx.AsyncClient,
+                                                            clock: Clock) -> None:
+    """Three strikes (the most allowed) now and three more ten seconds later: the first three
+    are long gone by then, so nothing is blocked."""
+    assert await fill_window_then_reject(client, 4) == [429] * 4    # a 429 and 3 strikes
+    clock.advance(10)
+    assert await fill_window_then_reject(client, 4) == [429] * 4    # the same again
+    clock.advance(WINDOW)
+    assert (await client.get(DEAL)).status_code == 200, "and the token was never blocked"
+
+
+@pytest.mark.parametrize("limits", [LimitConfig(block_after=3)], ids=["block3"])
+async def test_only_requests_within_a_window_after_a_429_are_strikes(
+        client: httpx.AsyncClient, clock: Clock) -> None:
+    """A 429 five seconds ago does not make the next 429 a strike: the first rejection after
+    a quiet spell is a fresh 429, then exactly ``block_after`` strikes pass, and one more
+    blocks."""
+    assert await fill_window_then_reject(client, 1) == [429]
+    clock.advance(5)
+    assert await fill_window_then_reject(client, 5) == [429, 429, 429, 429, 403]
+
+
+@pytest.mark.parametrize("limits", [LimitConfig(budget=0, block_after=0)], ids=["block0"])
+async def test_a_strike_is_a_request_less_than_one_window_after_the_previous_429(
+        client: httpx.AsyncClient, clock: Clock) -> None:
+    assert is_429(await client.get(DEAL, headers=BLOCK_PAGE))        # t = 0: budget spent
+    clock.advance(WINDOW)                                             # exactly one window on
+    assert is_429(await client.get(DEAL, headers=BLOCK_PAGE)), "not a strike"
+    clock.advance(WINDOW - TICK)                                      # just within the window
+    assert (await client.get(DEAL, headers=BLOCK_PAGE)).status_code == 403
+
+
+@pytest.mark.parametrize("limits", [LimitConfig(budget=0, block_after=2)], ids=["block2"])
+async def test_polling_a_spent_budget_slowly_is_never_blocked(client: httpx.AsyncClient,
+                                                              clock: Clock) -> None:
+    """Every poll 1.5 s after the previous 429 is a strike, but a 2-second window never
+    holds more than two of them (block_after = 2); strikes that piled up forever would
+    block the third."""
+    for i in range(100):
+        assert is_429(await client.get(DEAL, headers=BLOCK_PAGE)), i
+        clock.advance(1.5)
+
+
 # ---------------------------------------------------------------------- plans and auth kinds
 
 

@@ -15,6 +15,7 @@ import pytest
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp, create_app
 from explorer.sandbox.config import LimitConfig, OAuthConfig, SandboxConfig
 from explorer.sandbox.routing import Clock
+from explorer.sandbox.server import build_parser, config_from_args
 from explorer.sandbox.store import Store
 from tests.conftest import BASE_URL
 from tests.sandbox.spec import SpecLog
@@ -33,7 +34,7 @@ def clock() -> Clock:
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
     return SandboxConfig(limits=LimitConfig(enabled=False),
-                         oauth=OAuthConfig(access_token_ttl=TTL))
+                         oauth=OAuthConfig(access_token_ttl=TTL, redirect_uri=REDIRECT))
 
 
 @pytest.fixture
@@ -195,7 +196,7 @@ async def test_without_state_no_state_comes_back(web: httpx.AsyncClient) -> None
 
 async def test_auto_approve_redirects_at_once(store: Store, clock: Clock) -> None:
     config = SandboxConfig(limits=LimitConfig(enabled=False),
-                           oauth=OAuthConfig(auto_approve=True))
+                           oauth=OAuthConfig(auto_approve=True, redirect_uri=REDIRECT))
     app = create_app(store, clock=clock, base_url=BASE_URL, config=config)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url=BASE_URL) as web:
@@ -217,6 +218,12 @@ async def test_auto_approve_redirects_at_once(store: Store, clock: Clock) -> Non
     ({"redirect_uri": "javascript:alert(1)"}, "is not accepted"),
     ({"redirect_uri": "https://app.example/cb#frag"}, "fragment"),
     ({"redirect_uri": "http://127.0.0.1:99999/cb"}, "not a valid URI"),
+    # Valid URIs, but not the registered one (REDIRECT): Pipedrive's "is invalid".
+    ({"redirect_uri": "http://127.0.0.1:34257/callback"}, "redirect_uri is invalid"),
+    ({"redirect_uri": "http://localhost:8765/callback"}, "redirect_uri is invalid"),
+    ({"redirect_uri": REDIRECT + "/"}, "redirect_uri is invalid"),
+    ({"redirect_uri": REDIRECT + "?x=1"}, "redirect_uri is invalid"),
+    ({"redirect_uri": "https://app.example/callback"}, "redirect_uri is invalid"),
     ({"scope": "deals:read,everything"}, "Unknown scope everything"),
 ])
 async def test_authorize_refuses_without_redirecting(
@@ -236,19 +243,33 @@ async def test_a_repeated_authorize_parameter_is_refused(web: httpx.AsyncClient)
     assert response.status_code == 400 and "more than once" in response.text
 
 
-@pytest.mark.parametrize("redirect_uri", [
+async def test_a_mismatched_redirect_uri_names_the_registered_one(
+    web: httpx.AsyncClient,
+) -> None:
+    response = await consent_page(web, redirect_uri="http://127.0.0.1:44493/callback")
+    assert response.status_code == 400 and "location" not in response.headers
+    assert "Invalid request: redirect_uri is invalid" in response.text
+    assert REDIRECT in response.text and "--oauth-redirect-uri" in response.text
+
+
+@pytest.mark.parametrize("registered", [
     "http://localhost:5000/cb", "http://[::1]:5000/cb", "https://app.example/cb?keep=1",
 ])
-async def test_loopback_and_https_redirect_uris_are_accepted(
-    web: httpx.AsyncClient, redirect_uri: str
+async def test_the_registered_redirect_uri_is_used_as_given(
+    store: Store, clock: Clock, registered: str
 ) -> None:
-    allowed = await answer(web, await consent_page(web, redirect_uri=redirect_uri), "allow")
-    location = allowed.headers["location"]
-    assert location.startswith(redirect_uri.split("?")[0])
-    query = query_of(location)
-    if "keep=1" in redirect_uri:
-        assert query["keep"] == "1"
-    assert (await exchange(web, query["code"], redirect_uri=redirect_uri)).status_code == 200
+    config = SandboxConfig(limits=LimitConfig(enabled=False),
+                           oauth=OAuthConfig(redirect_uri=registered))
+    app = create_app(store, clock=clock, base_url=BASE_URL, config=config)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url=BASE_URL) as web:
+        allowed = await answer(web, await consent_page(web, redirect_uri=registered), "allow")
+        location = allowed.headers["location"]
+        assert location.startswith(registered.split("?")[0] + "?")
+        query = query_of(location)
+        if "keep=1" in registered:
+            assert query["keep"] == "1"
+        assert (await exchange(web, query["code"], redirect_uri=registered)).status_code == 200
 
 
 async def test_a_scope_parameter_narrows_the_grant(web: httpx.AsyncClient) -> None:
@@ -279,8 +300,10 @@ async def test_a_code_expires_after_five_minutes(web: httpx.AsyncClient, clock: 
 
 async def test_the_redirect_uri_must_repeat_the_authorized_one(web: httpx.AsyncClient) -> None:
     code = await new_code(web)
-    assert_oauth_error(await exchange(web, code, redirect_uri="http://127.0.0.1:1/other"),
-                       400, "invalid_request", "Invalid request: redirect_uri is invalid")
+    for other in ("http://127.0.0.1:1/other", "http://127.0.0.1:33861/callback",
+                  REDIRECT + "/", "https://app.example/callback"):
+        assert_oauth_error(await exchange(web, code, redirect_uri=other),
+                           400, "invalid_request", "Invalid request: redirect_uri is invalid")
     missing = await token_request(web, grant_type="authorization_code", code=code)
     assert_oauth_error(missing, 400, "invalid_request",
                        "Invalid request: redirect_uri is not a valid URI")
@@ -489,7 +512,12 @@ async def test_tokens_are_kept_only_as_digests(web: httpx.AsyncClient, app: Sand
 
 @pytest.mark.e2e
 def test_oauth_flow_against_a_real_server() -> None:
-    with sandbox_process("--oauth-auto-approve", "--oauth-token-ttl", "2") as (proc, url, _):
+    with sandbox_process("--oauth-auto-approve", "--oauth-token-ttl", "2",
+                         "--oauth-redirect-uri", REDIRECT) as (proc, url, _):
+        elsewhere = httpx.get(f"{url}/oauth/authorize", timeout=10, params={
+            "client_id": CLIENT[0], "redirect_uri": "http://127.0.0.1:1/callback"})
+        assert elsewhere.status_code == 400 and "location" not in elsewhere.headers
+        assert "redirect_uri is invalid" in elsewhere.text
         authorized = httpx.get(f"{url}/oauth/authorize", timeout=10, params={
             "client_id": CLIENT[0], "redirect_uri": REDIRECT, "state": "e2e"})
         assert authorized.status_code == 302
@@ -518,3 +546,32 @@ def test_oauth_flow_against_a_real_server() -> None:
         assert httpx.get(me_url, headers=bearer(renewed.json()["access_token"]),
                          timeout=10).status_code == 200
         assert stop(proc) == 0
+
+
+# ---------------------------------------------------------------------- the command line
+
+
+def test_the_cli_sets_the_registered_redirect_uri() -> None:
+    parser = build_parser()
+    default = config_from_args(parser.parse_args([])).oauth.redirect_uri
+    # The client's documented default callback URL, so a default app signs in to a
+    # default sandbox.
+    assert default == "http://127.0.0.1:18765/callback"
+    assert default in " ".join(parser.format_help().split())
+    chosen = config_from_args(parser.parse_args(["--oauth-redirect-uri", REDIRECT]))
+    assert chosen.oauth.redirect_uri == REDIRECT
+
+
+@pytest.mark.parametrize(("value", "complaint"), [
+    ("http://evil.example/cb", "use an https:// URI"),
+    ("http://127.0.0.1:99999/cb", "not a valid URI"),
+    ("", "redirect_uri is missing"),
+])
+def test_the_cli_refuses_an_unusable_redirect_uri(
+    capsys: pytest.CaptureFixture[str], value: str, complaint: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["--oauth-redirect-uri", value])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "--oauth-redirect-uri" in err and complaint in err and "Traceback" not in err

@@ -64,16 +64,26 @@ def _keys(items: list[JSON]) -> list[tuple[str, Any]]:
 
 
 async def test_term_needs_two_characters_or_exact_match(client: httpx.AsyncClient) -> None:
-    for path in (ITEMS, "/api/v2/deals/search", "/api/v2/persons/search",
-                 "/api/v2/organizations/search"):
+    # One record of each kind named by a single letter; no demo value is exactly "Q".
+    created = {}
+    for kind, path, body in (("person", "persons", {"name": "Q"}),
+                             ("organization", "organizations", {"name": "Q"}),
+                             ("deal", "deals", {"title": "Q"})):
+        response = await client.post(f"/api/v2/{path}", json=body)
+        assert response.status_code == 200, response.text
+        created[kind] = response.json()["data"]["id"]
+    for path, kinds in ((ITEMS, ("person", "organization", "deal")),
+                        ("/api/v2/deals/search", ("deal",)),
+                        ("/api/v2/persons/search", ("person",)),
+                        ("/api/v2/organizations/search", ("organization",))):
         body = await _error(client, path, term="a")
         assert "2 characters" in body["error"]
         assert "exact_match" in body["error_info"]
         body = await _error(client, path)
         assert "term" in body["error"]
         await _error(client, path, term="  ")
-        one = await _get(client, path, term="a", exact_match="true")
-        assert isinstance(one["data"]["items"], list)
+        one = await _all(client, path, term="q", exact_match="true")
+        assert sorted(_keys(one)) == sorted((kind, created[kind]) for kind in kinds)
     two = await _get(client, ITEMS, term="an")
     assert two["data"]["items"]
 
@@ -106,15 +116,29 @@ async def test_exact_title_ranks_first(client: httpx.AsyncClient) -> None:
 
 async def test_item_shapes(client: httpx.AsyncClient) -> None:
     deal = (await _get(client, "/api/v2/deals", limit=1))["data"][0]
-    items = (await _get(client, ITEMS, term=deal["title"], item_types="deal",
+    title = deal["title"]
+    # A custom text value and a note that contain the title: the item lists exactly these
+    # as its matched custom field values and notes (no demo value or note holds a title).
+    fields = (await _get(client, "/api/v2/dealFields", limit=500))["data"]
+    key = next(f["field_code"] for f in fields
+               if f["is_custom_field"] and f["field_type"] == "varchar")
+    patched = await client.patch(f"/api/v2/deals/{deal['id']}",
+                                 json={"custom_fields": {key: f"Re: {title}"}})
+    assert patched.status_code == 200, patched.text
+    note = await client.post("/api/v1/notes", json={"content": f"Call about {title} went well",
+                                                    "deal_id": deal["id"]})
+    assert note.status_code == 200, note.text
+    items = (await _get(client, ITEMS, term=title, item_types="deal",
                          include_fields="deal.cc_email"))["data"]["items"]
     item = next(i["item"] for i in items if i["item"]["id"] == deal["id"])
-    assert item["type"] == "deal" and item["title"] == deal["title"]
+    assert item["type"] == "deal" and item["title"] == title
     assert item["owner"] == {"id": deal["owner_id"]}
-    assert item["stage"]["id"] == deal["stage_id"] and item["stage"]["name"]
+    stage = (await _get(client, f"/api/v2/stages/{deal['stage_id']}"))["data"]
+    assert item["stage"] == {"id": stage["id"], "name": stage["name"]}
     assert item["status"] == deal["status"] and item["currency"] == deal["currency"]
     assert item["cc_email"].endswith("@pipedrivemail.com")
-    assert isinstance(item["custom_fields"], list) and isinstance(item["notes"], list)
+    assert item["custom_fields"] == [f"Re: {title}"]
+    assert item["notes"] == [f"Call about {title} went well"]
 
 
 # ---------------------------------------------------------------------- item_types and fields
@@ -159,7 +183,23 @@ async def test_lead_email_and_phone_match_only_unlinked_leads(client: httpx.Asyn
     leads = await _all(client, ITEMS, term=email, item_types="lead", fields="email,phone")
     assert leads == []
     both = await _all(client, ITEMS, term=email, item_types="lead,person", fields="email")
-    assert person["id"] in [i["item"]["id"] for i in both if i["item"]["type"] == "person"]
+    everyone = await _all_persons(client)
+    having = {("person", p["id"]) for p in everyone
+              if any(email.lower() in e["value"].lower() for e in p.get("emails") or ())}
+    assert ("person", person["id"]) in having
+    assert sorted(_keys(both)) == sorted(having)
+
+
+async def _all_persons(client: httpx.AsyncClient) -> list[JSON]:
+    persons: list[JSON] = []
+    cursor = None
+    while True:
+        body = await _get(client, "/api/v2/persons", limit=500,
+                          **({"cursor": cursor} if cursor else {}))
+        persons += body["data"]
+        cursor = body["additional_data"]["next_cursor"]
+        if cursor is None:
+            return persons
 
 
 async def test_custom_fields_are_searched_by_value(client: httpx.AsyncClient) -> None:
@@ -318,3 +358,45 @@ async def test_new_person_is_found_by_email(client: httpx.AsyncClient) -> None:
                        exact_match="true", fields="email")
     assert [i["item"]["id"] for i in found["data"]["items"]] == [person_id]
     assert found["data"]["items"][0]["item"]["emails"] == ["oquibble@example.org"]
+
+
+async def test_product_search_by_name_and_code(client: httpx.AsyncClient) -> None:
+    r = await client.post("/api/v2/products", json={"name": "Zyxwq widget", "code": "4242"})
+    assert r.status_code == 201, r.text
+    product_id = r.json()["data"]["id"]
+    for term, fields in (("zyxwq", "name"), ("4242", "code")):
+        found = await _get(client, "/api/v2/products/search", term=term, fields=fields,
+                           include_fields="product.price")
+        items = [i["item"] for i in found["data"]["items"]]
+        assert [i["id"] for i in items] == [product_id]
+        assert items[0]["type"] == "product" and items[0]["name"] == "Zyxwq widget"
+        assert items[0]["code"] == 4242  # this operation's schema: an integer
+    found = await _get(client, "/api/v2/products/search", term="zyxwq", fields="code")
+    assert found["data"]["items"] == []
+    r = await client.get("/api/v2/products/search", params={"term": "zyxwq", "fields": "notes"})
+    assert r.status_code == 400
+
+
+async def test_lead_search_filters_by_person_and_organization(
+    client: httpx.AsyncClient,
+) -> None:
+    persons = (await client.get("/api/v2/persons", params={"limit": 2})).json()["data"]
+    orgs = (await client.get("/api/v2/organizations", params={"limit": 1})).json()["data"]
+    made = []
+    for person, org in ((persons[0], None), (persons[1], orgs[0])):
+        body = {"title": "Quuxbarn lead", "person_id": person["id"]}
+        if org is not None:
+            body["organization_id"] = org["id"]
+        r = await client.post("/v1/leads", json=body)
+        assert r.status_code in (200, 201), r.text
+        made.append(r.json()["data"]["id"])
+    found = await _get(client, "/api/v2/leads/search", term="quuxbarn")
+    assert sorted(i["item"]["id"] for i in found["data"]["items"]) == sorted(made)
+    by_person = await _get(client, "/api/v2/leads/search", term="quuxbarn",
+                           person_id=persons[0]["id"], include_fields="lead.was_seen")
+    items = [i["item"] for i in by_person["data"]["items"]]
+    assert [i["id"] for i in items] == [made[0]]
+    assert items[0]["type"] == "lead" and items[0]["was_seen"] is False
+    by_org = await _get(client, "/api/v2/leads/search", term="quuxbarn",
+                        organization_id=orgs[0]["id"])
+    assert [i["item"]["id"] for i in by_org["data"]["items"]] == [made[1]]

@@ -104,6 +104,20 @@ def _expected_summary(deals: list[dict[str, Any]]) -> dict[str, tuple[int, float
     return {code: (int(n), round(v, 2)) for code, (n, v) in totals.items()}
 
 
+def _expected_weighted(deals: list[dict[str, Any]],
+                       stages: dict[int, dict[str, Any]]) -> dict[str, float]:
+    """Weighted value per currency as Pipedrive's help centre defines it: each deal's value
+    times its probability, where "the deal probability is always prioritized over the stage
+    probability" (a stage's default is 100%)."""
+    weighted: dict[str, float] = defaultdict(float)
+    for deal in deals:
+        probability = deal.get("probability")
+        if probability is None:
+            probability = stages[deal["stage_id"]].get("deal_probability", 100)
+        weighted[deal["currency"]] += deal["value"] * probability / 100
+    return dict(weighted)
+
+
 @pytest.mark.parametrize("params", [{}, {"status": "open"}, {"status": "won"},
                                     {"pipeline_id": 2}, {"user_id": 1}])
 async def test_summary_matches_the_deals_list(
@@ -111,26 +125,73 @@ async def test_summary_matches_the_deals_list(
 ) -> None:
     v2 = {"owner_id" if k == "user_id" else k: v for k, v in params.items()}
     deals = [d for d in await _v2_deals(client, **v2) if not d.get("is_archived")]
+    stages = {s["id"]: s for s in
+              (await client.get("/api/v2/stages", params={"limit": 500})).json()["data"]}
     summary = await _data(client, f"{V1}/deals/summary", **params)
     expected = _expected_summary(deals)
     assert summary["total_count"] == len(deals)
     assert {c: (e["count"], e["value"]) for c, e in summary["values_total"].items()} == expected
-    assert set(summary["weighted_values_total"]) == set(expected)
+    weighted = _expected_weighted(deals, stages)
+    assert {c: e["count"] for c, e in summary["weighted_values_total"].items()} == {
+        c: n for c, (n, _) in expected.items()}
     for code, entry in summary["weighted_values_total"].items():
-        assert 0 <= entry["value"] <= summary["values_total"][code]["value"]
+        assert entry["value"] == pytest.approx(weighted[code], abs=0.01), code
+
+
+async def test_deal_probability_counts_over_the_stage_probability(
+    client: httpx.AsyncClient,
+) -> None:
+    stage = next(s for s in (await client.get("/api/v2/stages")).json()["data"]
+                 if s["deal_probability"] not in (None, 100, 50))
+    before = (await _data(client, f"{V1}/deals/summary",
+                          stage_id=stage["id"]))["weighted_values_total"].get("CHF")
+    body = {"title": "Weighted", "value": 1000, "currency": "CHF", "stage_id": stage["id"]}
+    plain = await client.post("/api/v2/deals", json=body)
+    own = await client.post("/api/v2/deals", json={**body, "probability": 50})
+    assert plain.status_code == own.status_code == 200, own.text
+    after = (await _data(client, f"{V1}/deals/summary",
+                          stage_id=stage["id"]))["weighted_values_total"]["CHF"]
+    added = 1000 * stage["deal_probability"] / 100 + 1000 * 50 / 100
+    assert after["value"] == pytest.approx((before or {"value": 0})["value"] + added, abs=0.01)
+
+
+def _amount(formatted: str, symbol: str) -> float:
+    """The number in a formatted amount (``€1,250``, ``1,250 CHF``), its symbol checked."""
+    assert formatted.startswith(symbol) or formatted.endswith(symbol), (formatted, symbol)
+    number = formatted.removeprefix(symbol).removesuffix(symbol).strip().replace(",", "")
+    return float(number)
 
 
 async def test_summary_custom_currency(client: httpx.AsyncClient) -> None:
-    custom = {c["code"] for c in await _data(client, f"{V1}/currencies") if c["is_custom_flag"]}
+    currencies = {c["code"]: c for c in await _data(client, f"{V1}/currencies")}
+    custom = {code for code, c in currencies.items() if c["is_custom_flag"]}
     summary = await _data(client, f"{V1}/deals/summary")
     values = summary["values_total"]
+    weighted = summary["weighted_values_total"]
     assert custom & set(values), "the demo has deals in the custom currency"
+    me = await _data(client, f"{V1}/users/me")
+    target = currencies[me["default_currency"]]["symbol"]
     for code, entry in values.items():
         assert entry["is_custom_currency"] is (code in custom)
-        assert isinstance(entry["value_formatted"], str)
+        # "The total value of deals formatted with deal currency. E.g. €50" (the spec).
+        symbol = currencies[code]["symbol"]
+        assert _amount(entry["value_formatted"], symbol) == pytest.approx(entry["value"],
+                                                                          abs=0.005)
+        assert _amount(weighted[code]["value_formatted"], symbol) == pytest.approx(
+            weighted[code]["value"], abs=0.005)
+        assert _amount(entry["value_converted_formatted"], target) == pytest.approx(
+            entry["value_converted"], abs=0.005)
     assert summary["total_custom_currency_count"] == len(custom & set(values))
     converted = sum(e["value_converted"] for c, e in values.items() if c not in custom)
     assert summary["total_currency_converted_value"] == pytest.approx(converted, abs=0.05)
+    # Each currency converts its weighted total at the rate of its plain total.
+    weighted_converted = sum(weighted[c]["value"] * e["value_converted"] / e["value"]
+                             for c, e in values.items() if c not in custom and e["value"])
+    assert summary["total_weighted_currency_converted_value"] == pytest.approx(
+        weighted_converted, abs=0.05)
+    for key in ("total_currency_converted_value", "total_weighted_currency_converted_value"):
+        assert _amount(summary[f"{key}_formatted"], target) == pytest.approx(summary[key],
+                                                                             abs=0.005)
     assert all(values[c]["value_converted"] == 0 for c in custom & set(values))
     assert values["EUR"]["value_converted"] == values["EUR"]["value"]  # the admin's currency
 

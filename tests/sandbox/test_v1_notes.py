@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -65,9 +65,14 @@ async def test_dates_sort_and_updated_since(client: httpx.AsyncClient, clock: Cl
     clock.advance(timedelta(days=3650))
     deal_id = await _first_id(client, "deals")
     created = (await client.post(f"{V1}/notes", json={"content": "New", "deal_id": deal_id}))
-    since = clock.now().strftime("%Y-%m-%dT%H:%M:00Z")
-    got = await page_all(client, f"{V1}/notes", 500, updated_since=since)
-    assert [n["id"] for n in got] == [created.json()["data"]["id"]]
+    note = created.json()["data"]
+    # The note's own stamp, read once from the note: a second reading of the running clock
+    # could fall in the next minute (or second) and filter the note out.
+    stamped = datetime.strptime(note["update_time"], "%Y-%m-%d %H:%M:%S")
+    for since, expected in ((stamped, [note["id"]]), (stamped + timedelta(seconds=1), [])):
+        got = await page_all(client, f"{V1}/notes", 500,
+                             updated_since=since.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        assert [n["id"] for n in got] == expected
 
 
 async def test_create_get_update_delete(client: httpx.AsyncClient, clock: Clock) -> None:

@@ -11,6 +11,7 @@ import pytest
 from explorer.sandbox.fields import custom_fields_of
 from explorer.sandbox.routing import Clock
 from explorer.sandbox.store import Store
+from tests.sandbox.filters_reference import FIELDS_ENDPOINT, filter_matches
 
 API = "/api/v2"
 
@@ -61,6 +62,24 @@ async def page_all(client: httpx.AsyncClient, path: str, **params: Any) -> list[
             return records
         assert body["data"], "a page with a next_cursor must not be empty"
     raise AssertionError("paging did not end")
+
+
+async def _pages(client: httpx.AsyncClient, path: str, sizes: list[int],
+                 **params: Any) -> list[list[dict[str, Any]]]:
+    """A v2 list page by page: the first pages with ``sizes``, the rest with 500."""
+    pages: list[list[dict[str, Any]]] = []
+    cursor: str | None = None
+    while True:
+        limit = sizes[len(pages)] if len(pages) < len(sizes) else 500
+        query = {**params, "limit": limit, **({"cursor": cursor} if cursor else {})}
+        response = await client.get(f"{API}/{path}", params=query)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert len(body["data"]) == limit or body["additional_data"]["next_cursor"] is None
+        pages.append(body["data"])
+        cursor = body["additional_data"]["next_cursor"]
+        if cursor is None:
+            return pages
 
 
 def _ids(records: list[dict[str, Any]]) -> list[int]:
@@ -411,7 +430,8 @@ async def test_person_and_org_include_fields_counts(client: httpx.AsyncClient) -
 
 
 def _stored(store: Store, collection: str) -> list[dict[str, Any]]:
-    return store.select(collection)
+    """What the v2 list serves: archived deals are only on ``/deals/archived``."""
+    return [r for r in store.select(collection) if not r.get("is_archived")]
 
 
 @pytest.mark.parametrize("path", ["persons", "activities", "organizations", "deals"])
@@ -429,23 +449,38 @@ async def test_paging_returns_every_record_once(
 @pytest.mark.parametrize(("path", "sort_by"), [
     ("persons", "update_time"), ("persons", "add_time"), ("activities", "update_time"),
     ("activities", "due_date"), ("products", "name"), ("organizations", "update_time"),
+    ("deals", "update_time"),
 ])
-async def test_paging_sorted_desc(
-    client: httpx.AsyncClient, store: Store, path: str, sort_by: str
+@pytest.mark.parametrize("direction", ["desc", "asc"])
+async def test_paging_sorted_with_a_tie_across_a_page_boundary(
+    client: httpx.AsyncClient, store: Store, path: str, sort_by: str, direction: str
 ) -> None:
-    # Equal sort values must not break paging: two fresh records share their update_time.
+    """Two records with one sort value, and a page size that ends a page between them: the
+    cursor's tie-break must neither skip the second nor return the first again."""
     create = ENTITIES[path][0]
-    await _create(client, path, create)
-    await _create(client, path, create)
+    pair = [(await _create(client, path, create))["id"] for _ in range(2)]
+    listed = await page_all(client, path, limit=500, sort_by=sort_by, sort_direction=direction)
+    tie = next(r[sort_by] for r in listed[len(listed) // 2:] if r.get(sort_by) is not None)
+    for item_id in pair:
+        record = store.get(COLLECTION[path], item_id)
+        assert record is not None
+        store.replace(COLLECTION[path], {**record, sort_by: tie})
     expected = {r["id"] for r in _stored(store, COLLECTION[path])}
-    records = await page_all(client, path, limit=7 if path == "products" else 500,
-                             sort_by=sort_by, sort_direction="desc")
+    listed = await page_all(client, path, limit=500, sort_by=sort_by, sort_direction=direction)
+    first = min(i for i, r in enumerate(listed) if r["id"] in pair)
+    assert listed[first + 1]["id"] in pair, "the two newest records of one value are adjacent"
+
+    # Page sizes (at most 500) that make a page end with one of the pair.
+    sizes = [500] * (first // 500) + [first % 500 + 1]
+    pages = await _pages(client, path, sizes, sort_by=sort_by, sort_direction=direction)
+    records = [r for page in pages for r in page]
+    assert {pages[len(sizes) - 1][-1]["id"], pages[len(sizes)][0]["id"]} == set(pair)
     assert set(_ids(records)) == expected
-    # Descending, with records lacking the value (undated activities) last.
+    # In order; records lacking the value (undated activities) come last descending, first
+    # ascending.
     keys = [(r.get(sort_by) is not None, r.get(sort_by) or "") for r in records]
-    assert keys == sorted(keys, reverse=True)
-    ascending = await page_all(client, path, limit=500, sort_by=sort_by)
-    assert _ids(ascending) == _ids(records)[::-1]
+    assert keys == sorted(keys, reverse=direction == "desc")
+    assert _ids(records) == _ids(listed)
 
 
 async def test_sort_by_not_offered_is_400(client: httpx.AsyncClient) -> None:
@@ -530,19 +565,25 @@ async def test_paging_with_a_saved_filter(
     ("organizations", "org"), ("products", "products"),
 ])
 async def test_paging_with_the_demo_filters(
-    client: httpx.AsyncClient, store: Store, path: str, filter_type: str
+    client: httpx.AsyncClient, path: str, filter_type: str
 ) -> None:
-    from explorer.sandbox.filtering import where_for_filter
-
-    saved = store.select("filters", [("type = ?", (filter_type,))])
-    if not saved:
-        pytest.skip(f"no {filter_type} filter in the demo data")
+    """Each demo filter returns exactly the records its conditions select, decided in plain
+    Python over every record of the list (``filters_reference``), not by the sandbox's SQL."""
+    listed = await client.get("/api/v1/filters", params={"type": filter_type})
+    saved = listed.json()["data"]
+    assert saved, f"the demo data has {filter_type} filters"
+    everything = await page_all(client, path, limit=500)
+    fields = (await client.get(f"{API}/{FIELDS_ENDPOINT[filter_type]}",
+                               params={"limit": 500})).json()["data"]
+    types = {f["field_code"]: f["field_type"] for f in fields}
     for f in saved:
-        expected = {r["id"] for r in store.select(COLLECTION[path],
-                                                  where_for_filter(store, f["id"], path))}
+        one = (await client.get(f"/api/v1/filters/{f['id']}",
+                                params={"include_field_code": "true"})).json()["data"]
+        expected = {r["id"] for r in everything if filter_matches(r, one["conditions"], types)}
+        assert 0 < len(expected) < len(everything), f"filter {f['name']!r} selects some records"
         records = await page_all(client, path, filter_id=f["id"], limit=50,
                                  sort_by="update_time", sort_direction="desc")
-        assert set(_ids(records)) == expected
+        assert set(_ids(records)) == expected, f["name"]
 
 
 async def test_filter_of_another_type_is_400(client: httpx.AsyncClient, store: Store) -> None:

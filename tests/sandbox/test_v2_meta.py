@@ -121,6 +121,31 @@ async def test_fields_unknown_code_is_404(
     assert "f" * 40 in body["error"]
 
 
+FIELD_ENTITY = {"dealFields": "deal", "personFields": "person",
+                "organizationFields": "organization", "productFields": "product",
+                "activityFields": "activity"}
+# The properties the v2 spec gives each include_fields namespace of each *Fields endpoint.
+UI_VISIBILITY_KEYS = {
+    "dealFields": {"add_visible_flag", "details_visible_flag", "projects_detail_visible_flag",
+                   "show_in_pipelines"},
+    "personFields": {"add_visible_flag", "details_visible_flag", "show_in_add_deal_dialog"},
+    "organizationFields": {"add_visible_flag", "deal_detail_visible_flag",
+                           "details_visible_flag", "org_detail_visible_flag",
+                           "person_detail_visible_flag", "show_in_add_deal_dialog",
+                           "show_in_add_person_dialog"},
+    "productFields": {"add_visible_flag", "details_visible_flag"},
+    "activityFields": {"add_visible_flag", "details_visible_flag"},
+}
+NAMESPACE_KEYS = {
+    "dealFields": {"important_fields": {"enabled", "stage_ids"},
+                   "required_fields": {"enabled", "stage_ids", "statuses"}},
+    "personFields": {"important_fields": {"enabled", "stage_ids"},
+                     "required_fields": {"enabled"}},
+    "organizationFields": {"important_fields": {"enabled", "stage_ids"},
+                           "required_fields": {"enabled"}},
+}
+
+
 @pytest.mark.parametrize(("path", "namespaces"), [
     ("dealFields", ("ui_visibility", "important_fields", "required_fields")),
     ("personFields", ("ui_visibility", "important_fields", "required_fields")),
@@ -129,21 +154,41 @@ async def test_fields_unknown_code_is_404(
     ("activityFields", ("ui_visibility",)),
 ])
 async def test_fields_include_fields(
-    client: httpx.AsyncClient, path: str, namespaces: tuple[str, ...]
+    client: httpx.AsyncClient, store: Store, path: str, namespaces: tuple[str, ...]
 ) -> None:
+    entity = FIELD_ENTITY[path]
+    # Settings written here, then read back: a built-in field hidden from the add dialog, a
+    # custom one (activities have none: another built-in one) shown there and required.
+    stored = fields_of(store, entity)
+    built_in = [f for f in stored if not f.get("is_custom") and f["key"] != "title"]
+    hidden = built_in[0]
+    shown = next((f for f in stored if f.get("is_custom")), built_in[1])
+    store.replace("fields", {**hidden, "add_visible": False})
+    store.replace("fields", {**shown, "add_visible": True, "mandatory": True})
+
     plain = (await client.get(f"{API}/{path}")).json()["data"]
     assert not any(set(namespaces) & set(f) for f in plain)
-    wanted = {"include_fields": ",".join(namespaces)}
-    rich = (await client.get(f"{API}/{path}", params=wanted)).json()["data"]
-    for field in rich:
-        for name in namespaces:
-            assert isinstance(field[name], dict)
-        visibility = field["ui_visibility"]
-        assert isinstance(visibility["add_visible_flag"], bool)
-        assert isinstance(visibility["details_visible_flag"], bool)
-    one = (await client.get(f"{API}/{path}/{rich[0]['field_code']}",
+    wanted = {"include_fields": ",".join(namespaces), "limit": 500}
+    rich = {f["field_code"]: f for f in
+            (await client.get(f"{API}/{path}", params=wanted)).json()["data"]}
+    assert set(rich) == {f["key"] for f in stored}
+    for field in rich.values():
+        assert set(field) >= set(namespaces)
+        assert set(field["ui_visibility"]) == UI_VISIBILITY_KEYS[path]
+        for name in set(namespaces) - {"ui_visibility"}:
+            assert set(field[name]) == NAMESPACE_KEYS[path][name]
+    assert rich[hidden["key"]]["ui_visibility"]["add_visible_flag"] is False
+    assert rich[shown["key"]]["ui_visibility"]["add_visible_flag"] is True
+    if "required_fields" in namespaces:
+        # The demo account requires a deal's title only (demo_fields: mandatory = title).
+        required = {code for code, f in rich.items() if f["required_fields"]["enabled"]}
+        assert required == {shown["key"]} | ({"title"} if path == "dealFields" else set())
+    if "important_fields" in namespaces:  # the demo marks no field important
+        assert not any(f["important_fields"]["enabled"] for f in rich.values())
+    rich_list = list(rich.values())
+    one = (await client.get(f"{API}/{path}/{rich_list[0]['field_code']}",
                             params={"include_fields": "ui_visibility"})).json()["data"]
-    assert one["ui_visibility"] == rich[0]["ui_visibility"]
+    assert one["ui_visibility"] == rich_list[0]["ui_visibility"]
     _error(await client.get(f"{API}/{path}", params={"include_fields": "colour"}), 400)
     if len(namespaces) == 1:
         other = {"include_fields": "important_fields"}

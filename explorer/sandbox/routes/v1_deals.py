@@ -1,4 +1,5 @@
-"""v1 deal summary, deal changelog and deal participants (/api/v1 and /v1)."""
+"""v1 deal summary, deal participants and the changelog of deals, persons and organizations
+(/api/v1 and /v1)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from explorer.sandbox.http import (
     ok,
     v2_to_v1_time,
 )
-from explorer.sandbox.routing import Router, record_or_404, sandbox
+from explorer.sandbox.routing import Router, record_or_404, require_scope, sandbox
 from explorer.sandbox.store import Store, Where
 from explorer.sandbox.v1render import (
     PERSON_COUNTS,
@@ -92,6 +93,9 @@ def _summary_where(store: Store, q: Query) -> Where:
     return where
 
 
+_OWN = "json_extract(data, '$.probability')"  # a deal's own probability (no column of its own)
+
+
 def deals_summary(store: Store, where: Where, target_code: str) -> JSON:
     """Totals per currency with one GROUP BY over the deals table's columns."""
     rows = store.aggregate("deals", ("currency", "stage_id", "COUNT(*)", "TOTAL(value)"), where,
@@ -107,6 +111,14 @@ def deals_summary(store: Store, where: Where, target_code: str) -> JSON:
         acc[1] += value
         probability = chance.get(stage_id)
         acc[2] += value * (100 if probability is None else probability) / 100
+    # "The deal probability is always prioritized over the stage probability" (Pipedrive's
+    # help centre): deals with their own probability move the weighted value by the difference.
+    own = store.aggregate("deals", ("currency", "stage_id", _OWN, "TOTAL(value)"),
+                          [*where, (f"{_OWN} IS NOT NULL", ())],
+                          group_by=("currency", "stage_id", _OWN))
+    for code, stage_id, probability, value in own:
+        stage = chance.get(stage_id)
+        totals[code][2] += value * (probability - (100 if stage is None else stage)) / 100
     values: JSON = {}
     weighted: JSON = {}
     total = total_weighted = 0.0
@@ -181,15 +193,18 @@ def _cursor(raw: str | None) -> int | None:
         raise bad_request("Invalid cursor", "Pass the next_cursor of a previous page.") from None
 
 
-@router.route("GET", "/deals/{id}/changelog", "getDealChangelog")
-async def get_deal_changelog(request: Request) -> Response:
+def changelog_page(request: Request, collection: str, label: str) -> Response:
+    """A record's field changes, newest first, with v1's cursor paging (``/deals``,
+    ``/persons`` and ``/organizations/{id}/changelog``). OAuth tokens need ``recents:read``,
+    as the spec's ``security`` says."""
+    require_scope(request, "recents:read")
     sb = sandbox(request)
-    deal_id = record_or_404(request, "deals", "Deal", include_deleted=True)["id"]
+    item_id = record_or_404(request, collection, label, include_deleted=True)["id"]
     q = Query(request.query_params)
     limit = q.int("limit", 100, minimum=1, maximum=500) or 100
     before = _cursor(q.str("cursor"))
-    # Newest first, as Pipedrive lists them; one deal's history is small enough to read whole.
-    entries = sb.store.changelog("deals", deal_id, limit=1_000_000)[::-1]
+    # Newest first, as Pipedrive lists them; one record's history is small enough to read whole.
+    entries = sb.store.changelog(collection, item_id, limit=1_000_000)[::-1]
     if before is not None:
         entries = [e for e in entries if e["id"] < before]
     page = entries[:limit]
@@ -208,6 +223,21 @@ async def get_deal_changelog(request: Request) -> Response:
         additional["next_cursor"] = base64.b64encode(
             f"id:{page[-1]['id']}".encode()).decode().rstrip("=")
     return ok(data, additional)
+
+
+@router.route("GET", "/deals/{id}/changelog", "getDealChangelog")
+async def get_deal_changelog(request: Request) -> Response:
+    return changelog_page(request, "deals", "Deal")
+
+
+@router.route("GET", "/persons/{id}/changelog", "getPersonChangelog")
+async def get_person_changelog(request: Request) -> Response:
+    return changelog_page(request, "persons", "Person")
+
+
+@router.route("GET", "/organizations/{id}/changelog", "getOrganizationChangelog")
+async def get_organization_changelog(request: Request) -> Response:
+    return changelog_page(request, "organizations", "Organization")
 
 
 # ---------------------------------------------------------------------- participants
@@ -252,6 +282,7 @@ def _derive_person_counts(store: Store, people: list[JSON]) -> None:
     derived.activity_counts(store, people, include, "person_id")
     derived.notes_count(store, people, include, "person_id")
     derived.deal_counts(store, people, include, "person_id")
+    derived.related_counts(store, people, include, "person", "person_id")
     derived.zero_counts(people, include)
 
 

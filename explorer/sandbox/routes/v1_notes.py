@@ -13,6 +13,7 @@ from explorer.sandbox.http import (
     Query,
     bad_request,
     ok,
+    shown,
     v1_time,
     v2_to_v1_time,
 )
@@ -103,6 +104,9 @@ def _list_where(q: Query) -> Where:
             where.append((f"{param} = ?", (value,)))
     lead = q.str("lead_id")
     if lead is not None:
+        if not is_uuid(lead):  # the spec's format: uuid; a lead id is never anything else
+            raise bad_request(f"Parameter 'lead_id' must be a lead's UUID, got '{shown(lead)}'",
+                              "Lead ids look like adf21080-0e10-11eb-879b-05d71fb426ec.")
         where.append(("lead_id = ?", (lead,)))
     if q.int("project_id") is not None or q.int("task_id") is not None:
         where.append(("0", ()))  # the sandbox has no projects or tasks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from explorer.sandbox import derived
@@ -20,6 +21,7 @@ from explorer.sandbox.http import (
     bad_request,
     is_date,
     schema_error,
+    shown,
     v2_time,
 )
 from explorer.sandbox.routing import Router, Sandbox
@@ -49,6 +51,19 @@ def _check_deal(sb: Sandbox, body: JSON, old: JSON | None) -> None:
     date = body.get("expected_close_date")
     if date is not None and not is_date(date):
         raise bad_request(f"Invalid expected_close_date '{date}'", "Use the format YYYY-MM-DD.")
+    if body.get("archive_time") is not None:
+        body["archive_time"] = _archive_time(body["archive_time"])
+
+
+def _archive_time(raw: str) -> str:
+    """``archive_time`` as the spec writes it (``YYYY-MM-DD HH:MM:SS``, UTC) or RFC 3339,
+    stored and answered as RFC 3339 like every v2 time."""
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        return v2_time(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    except (ValueError, OverflowError):
+        raise bad_request(f"Invalid archive_time '{shown(raw)}'",
+                          "Use the format YYYY-MM-DD HH:MM:SS (UTC).") from None
 
 
 def _deal_defaults(sb: Sandbox, user: int) -> JSON:
@@ -62,6 +77,7 @@ def _deal_defaults(sb: Sandbox, user: int) -> JSON:
         "title": None, "owner_id": user, "person_id": None, "org_id": None,
         "pipeline_id": pipeline_id, "stage_id": stages[0]["id"] if stages else None,
         "value": 0, "currency": currency, "is_deleted": False, "is_archived": False,
+        "archive_time": None,
         "status": "open", "probability": None, "lost_reason": None, "visible_to": 3,
         "close_time": None, "won_time": None, "lost_time": None, "expected_close_date": None,
         "label_ids": [], "origin": "API", "origin_id": None, "channel": None,
@@ -90,11 +106,23 @@ def _deal_written(sb: Sandbox, deal: JSON, old: JSON | None) -> None:
         deal["close_time"] = now if status in ("won", "lost") else None
         if status != "lost":
             deal["lost_reason"] = None
+    _archive(deal, now)
+
+
+def _archive(deal: JSON, now: str) -> None:
+    """``is_archived`` moves a deal between ``/deals`` and ``/deals/archived``; archiving
+    stamps ``archive_time`` (now, unless the request gave one), unarchiving clears it."""
+    if not deal.get("is_archived"):
+        deal["archive_time"] = None
+    elif deal.get("archive_time") is None:
+        deal["archive_time"] = now
 
 
 def _deal_derive(store: Store, rows: list[JSON], include: set[str]) -> None:
     derived.activity_counts(store, rows, include, "deal_id")
     derived.notes_count(store, rows, include, "deal_id")
+    derived.products_count(store, rows, include)
+    derived.related_counts(store, rows, include, "deal", "deal_id")
     derived.zero_counts(rows, include)
     if "first_won_time" in include:
         for row in rows:
@@ -103,6 +131,7 @@ def _deal_derive(store: Store, rows: list[JSON], include: set[str]) -> None:
 
 DEALS = EntityKind(
     collection="deals",
+    followed_as="deal",
     path="deals",
     label="Deal",
     field_entity="deal",
@@ -113,9 +142,10 @@ DEALS = EntityKind(
     defaults=_deal_defaults,
     derive=_deal_derive,
     keep_null=frozenset({"probability", "lost_reason", "close_time", "origin_id", "channel",
-                         "channel_id", "source_lead_id", "arr", "mrr", "acv"}),
+                         "channel_id", "source_lead_id", "arr", "mrr", "acv", "archive_time"}),
     status_filter=True,
     on_write=_deal_written,
+    archivable=True,
 )
 
 
@@ -198,11 +228,13 @@ def _person_derive(store: Store, rows: list[JSON], include: set[str]) -> None:
     derived.activity_counts(store, rows, include, "person_id")
     derived.notes_count(store, rows, include, "person_id")
     derived.deal_counts(store, rows, include, "person_id")
+    derived.related_counts(store, rows, include, "person", "person_id")
     derived.zero_counts(rows, include)
 
 
 PERSONS = EntityKind(
     collection="persons",
+    followed_as="person",
     path="persons",
     label="Person",
     field_entity="person",
@@ -251,11 +283,13 @@ def _org_derive(store: Store, rows: list[JSON], include: set[str]) -> None:
     derived.notes_count(store, rows, include, "org_id")
     derived.deal_counts(store, rows, include, "org_id")
     derived.people_count(store, rows, include)
+    derived.related_counts(store, rows, include, "organization", "org_id")
     derived.zero_counts(rows, include)
 
 
 ORGANIZATIONS = EntityKind(
     collection="organizations",
+    followed_as="organization",
     path="organizations",
     label="Organization",
     field_entity="organization",
@@ -329,6 +363,7 @@ def _product_written(sb: Sandbox, product: JSON, old: JSON | None) -> None:
 
 PRODUCTS = EntityKind(
     collection="products",
+    followed_as="product",
     path="products",
     label="Product",
     field_entity="product",

@@ -21,7 +21,7 @@ from explorer.sandbox.http import (
     ok,
     shown,
 )
-from explorer.sandbox.routing import Router, sandbox
+from explorer.sandbox.routing import Router, require_scope, sandbox
 
 router = Router("v2")
 
@@ -135,8 +135,15 @@ def _include(entity: str, q: Query) -> set[str]:
     return wanted
 
 
+# Scopes the v2 spec's ``security`` asks of OAuth tokens, where the sandbox enforces them:
+# v2 activityFields needs ``admin`` (v1 ``/activityFields`` takes ``activities:read``).
+_SCOPES = {"activity": ("admin",)}
+
+
 def _field_routes(entity: str, path: str, singular: str, plural: str) -> None:
     async def list_fields(request: Request) -> Response:
+        if entity in _SCOPES:
+            require_scope(request, *_SCOPES[entity])
         q = Query(request.query_params)
         include = _include(entity, q)
         limit = q.int("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
@@ -154,6 +161,8 @@ def _field_routes(entity: str, path: str, singular: str, plural: str) -> None:
         return ok(data, {"next_cursor": encode_cursor({"o": start + limit}) if more else None})
 
     async def get_field(request: Request) -> Response:
+        if entity in _SCOPES:
+            require_scope(request, *_SCOPES[entity])
         q = Query(request.query_params)
         include = _include(entity, q)
         code = request.path_params["field_code"]

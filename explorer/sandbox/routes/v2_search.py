@@ -273,6 +273,8 @@ class _Renderer:
                 item["currency"] = value.get("currency")
             item["visible_to"] = _visible(lead)
             item["is_archived"] = bool(lead.get("is_archived", False))
+            if "lead.was_seen" in self.include:
+                item["was_seen"] = bool(lead.get("was_seen", False))
             out.append(item)
         return out
 
@@ -336,7 +338,8 @@ def _related(store: Store, hits: list[Hit], include: set[str]) -> list[JSON]:
 
 
 def _entity_search(request: Request, item_type: str, enum: Sequence[str],
-                   include_enum: Sequence[str], filters: Filters) -> Response:
+                   include_enum: Sequence[str], filters: Filters, *,
+                   integer_codes: bool = False) -> Response:
     store = sandbox(request).store
     q = Query(request.query_params)
     exact = q.bool("exact_match")
@@ -347,6 +350,11 @@ def _entity_search(request: Request, item_type: str, enum: Sequence[str],
     search = Search(term, exact, fields, {item_type: filters}, limit, after)
     hits, last = run(store, search)
     items = _items(store, hits, _Renderer(store, search, include))
+    if integer_codes:
+        for entry in items:
+            code = entry["item"].pop("code", None)
+            if isinstance(code, str) and code.isdigit():
+                entry["item"]["code"] = int(code)
     return ok({"items": items}, {"next_cursor": _next(last)})
 
 
@@ -398,3 +406,25 @@ async def search_persons(request: Request) -> Response:
 async def search_organizations(request: Request) -> Response:
     return _entity_search(request, "organization", ("address", "custom_fields", "notes", "name"),
                           (), [])
+
+
+@router.route("GET", "/products/search", "searchProducts")
+async def search_products(request: Request) -> Response:
+    # This operation's schema types a product's code as an integer (itemSearch and the
+    # product itself: a string); codes that are whole numbers are sent as such, others left out.
+    return _entity_search(request, "product", ("code", "custom_fields", "name"),
+                          ("product.price",), [], integer_codes=True)
+
+
+@router.route("GET", "/leads/search", "searchLeads")
+async def search_leads(request: Request) -> Response:
+    q = Query(request.query_params)
+    filters: Filters = []
+    person_id = q.int("person_id")
+    if person_id is not None:
+        filters.append(("t.person_id = ?", (person_id,)))
+    org_id = q.int("organization_id")
+    if org_id is not None:
+        filters.append(("t.organization_id = ?", (org_id,)))
+    return _entity_search(request, "lead", ("custom_fields", "notes", "title"),
+                          ("lead.was_seen",), filters)

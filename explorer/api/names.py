@@ -1,0 +1,255 @@
+"""Names for ids: a per-session cache of users, persons, organizations, pipelines, stages,
+lead labels and currencies, filled in batches.
+
+A table of 500 deals names its owners, persons, organizations, pipelines and stages with a
+handful of requests, not 500: the small lists (users, pipelines, stages, lead labels,
+currencies) are fetched whole, once; persons and organizations by ``ids=`` (v2 list, at most
+100 ids a call). Concurrent asks for the same ids share one request. ``resolve`` is a
+``display.Resolver`` (synchronous, cache only): ``await names.load_records(...)`` (or
+``fetch``) first, then format. ``format_value`` and ``format_money`` use the account's
+currencies (symbols and decimals from ``/v1/currencies``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+from explorer.api import display
+from explorer.api.fields import Field, FieldCatalog
+from explorer.api.resources import resource
+
+if TYPE_CHECKING:
+    from explorer.api.client import PipedriveClient
+
+JSON = dict[str, Any]
+Ident = int | str
+Kind = Literal["user", "person", "organization", "pipeline", "stage", "lead_label",
+               "currency"]
+
+IDS_PER_CALL = 100  # v2 lists take at most 100 ids
+# Kinds looked up by id in batches: kind → the v2 list that takes ``ids``.
+BATCHED: dict[str, str] = {"person": "/persons", "organization": "/organizations"}
+# Kinds fetched whole, once: kind → (version, path, paging).
+WHOLE: dict[str, tuple[Literal["v1", "v2"], str, bool]] = {
+    "user": ("v1", "/users", False),
+    "pipeline": ("v2", "/pipelines", True),
+    "stage": ("v2", "/stages", True),
+    "lead_label": ("v1", "/leadLabels", False),
+    "currency": ("v1", "/currencies", False),
+}
+# Custom field types that hold ids of a kind this cache names.
+_CUSTOM_KINDS = {"user": "user", "people": "person", "org": "organization", "stage": "stage"}
+
+
+def _ident(value: Any) -> Ident | None:
+    """The id in a reference as records carry it: ``7``, ``7.0``, v1 ``{"value": 7, …}``,
+    search ``{"id": 7, …}``, a lead label UUID."""
+    if isinstance(value, dict):
+        value = value.get("value", value.get("id"))
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and value > 0:
+        return value
+    if isinstance(value, str) and value:
+        return int(value) if value.isdigit() else value
+    return None
+
+
+class NameCache:
+    """Names and symbols for the ids of one session (see the module docstring)."""
+
+    def __init__(self, client: PipedriveClient) -> None:
+        self._client = client
+        self._names: dict[tuple[str, Ident], str | None] = {}
+        self._currencies: dict[str, JSON] = {}  # code → /v1/currencies entry
+        self._whole: dict[str, asyncio.Task[None]] = {}
+        self._loaded: set[str] = set()
+        self._pending: dict[tuple[str, Ident], asyncio.Task[None]] = {}
+
+    # ------------------------------------------------------------------ reading (cache only)
+
+    def resolve(self, kind: str, ident: int | str) -> str | None:
+        """The name of ``ident`` if it is cached (a ``display.Resolver``); None otherwise."""
+        key = _ident(ident)
+        return None if key is None else self._names.get((kind, key))
+
+    def known(self, kind: str, ident: Ident) -> bool:
+        """Whether ``ident`` was looked up (found or not): a lookup is never repeated."""
+        key = _ident(ident)
+        return key is not None and ((kind, key) in self._names or kind in self._loaded)
+
+    @property
+    def currencies(self) -> Mapping[str, Mapping[str, Any]]:
+        """The account's currencies by code (``symbol``, ``decimal_points``, ``name``…)."""
+        return self._currencies
+
+    def symbol(self, code: str) -> str:
+        info = self._currencies.get(code) or {}
+        return str(info.get("symbol") or display.SYMBOLS.get(code) or code)
+
+    def format_money(self, amount: float, currency: str | None, locale: str = "en_US") -> str:
+        return display.format_money(amount, currency, locale, self._currencies)
+
+    def format_value(self, field: Field, value: Any, **options: Any) -> str:
+        """``display.format_value`` with this cache as resolver and the account's currencies."""
+        return display.format_value(field, value, resolver=self.resolve,
+                                    currencies=self._currencies, **options)
+
+    # ------------------------------------------------------------------ filling
+
+    async def fetch(self, kind: str, ids: Iterable[Any] = ()) -> dict[Ident, str | None]:
+        """Names of ``ids`` (None: no such record), fetching what is not cached yet."""
+        wanted = list(dict.fromkeys(k for k in map(_ident, ids) if k is not None))
+        await self.prefetch({kind: wanted})
+        return {i: self._names.get((kind, i)) for i in wanted}
+
+    async def prefetch(self, refs: Mapping[str, Iterable[Any]]) -> None:
+        """Fill the cache for ``{kind: ids}`` (the small kinds are fetched whole, whatever
+        the ids), concurrently; requests already under way for the same ids are shared."""
+        waits: list[asyncio.Task[None]] = []
+        for kind, ids in refs.items():
+            if kind in WHOLE:
+                waits.append(self._whole_list(kind))
+            elif kind in BATCHED:
+                waits += self._batches(kind, ids)
+            else:
+                raise ValueError(f"no names for {kind!r}; kinds: "
+                                 f"{', '.join([*WHOLE, *BATCHED])}")
+        if waits:
+            # Shielded: a caller that gives up does not cancel a request others wait for.
+            await asyncio.shield(asyncio.gather(*set(waits)))
+
+    async def load_records(self, name: str, records: Iterable[Mapping[str, Any]],
+                           catalog: FieldCatalog | None = None) -> None:
+        """Fill the cache for every id the records refer to (built-in keys, and with a loaded
+        ``catalog`` their user/person/organization custom fields) and the currencies. Names
+        the records carry already (v1 ``{"value": 7, "name": …}``, search ``{"id", "name"}``)
+        are kept and not asked for."""
+        records = list(records)
+        for record in records:
+            for key, kind in display.ID_KEYS.items():
+                self.remember(kind, record.get(key))
+            for key, kind in (("person", "person"), ("organization", "organization")):
+                self.remember(kind, record.get(key))
+        await self.prefetch(references(name, records, catalog))
+
+    def remember(self, kind: str, reference: Any) -> None:
+        """Keep the name a reference carries (``{"id"|"value": 7, "name": "Ann"}``)."""
+        if not isinstance(reference, dict) or kind not in BATCHED:
+            return
+        ident, name = _ident(reference), reference.get("name")
+        if ident is not None and isinstance(name, str) and name:
+            self._names[(kind, ident)] = name
+
+    def forget(self, kind: str | None = None) -> None:
+        """Drop cached names (of one kind): renamed records show their new names next time."""
+        for key in [k for k in self._names if kind is None or k[0] == kind]:
+            del self._names[key]
+        for dropped in [k for k in self._whole if kind is None or k == kind]:
+            del self._whole[dropped]
+        self._loaded -= {kind} if kind else set(self._loaded)
+        if kind in (None, "currency"):
+            self._currencies.clear()
+
+    def _whole_list(self, kind: str) -> asyncio.Task[None]:
+        task = self._whole.get(kind)
+        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
+            task = self._whole[kind] = asyncio.ensure_future(self._load_whole(kind))
+        return task
+
+    def _batches(self, kind: str, ids: Iterable[Any]) -> list[asyncio.Task[None]]:
+        shared: list[asyncio.Task[None]] = []
+        missing: list[Ident] = []
+        for ident in dict.fromkeys(k for k in map(_ident, ids) if k is not None):
+            if (kind, ident) in self._names:
+                continue
+            pending = self._pending.get((kind, ident))
+            if pending is not None:
+                shared.append(pending)
+            else:
+                missing.append(ident)
+        for start in range(0, len(missing), IDS_PER_CALL):
+            chunk = missing[start:start + IDS_PER_CALL]
+            task = asyncio.ensure_future(self._load_batch(kind, chunk))
+            for ident in chunk:
+                self._pending[(kind, ident)] = task
+            shared.append(task)
+        return shared
+
+    async def _load_batch(self, kind: str, chunk: list[Ident]) -> None:
+        try:
+            numeric = [i for i in chunk if isinstance(i, int)]
+            found: dict[Ident, str | None] = {}
+            if numeric:
+                env = await self._client.request(
+                    "GET", "v2", BATCHED[kind],
+                    params={"ids": numeric, "limit": IDS_PER_CALL})
+                for record in env.data or ():
+                    found[record["id"]] = _name(record)
+            for ident in chunk:  # not returned: deleted, or not visible to this user
+                self._names[(kind, ident)] = found.get(ident)
+        finally:
+            for ident in chunk:
+                self._pending.pop((kind, ident), None)
+
+    async def _load_whole(self, kind: str) -> None:
+        version, path, cursor = WHOLE[kind]
+        records: list[JSON] = []
+        params: dict[str, Any] = {"limit": 500} if cursor else {}
+        while True:
+            env = await self._client.request("GET", version, path, params=params)
+            records += [r for r in env.data or () if isinstance(r, dict)]
+            next_cursor = env.additional_data.get("next_cursor") if cursor else None
+            if not next_cursor:
+                break
+            params["cursor"] = next_cursor
+        for record in records:
+            ident = _ident(record.get("id"))
+            if ident is not None:
+                self._names[(kind, ident)] = _name(record)
+            if kind == "currency" and isinstance(record.get("code"), str):
+                self._currencies[record["code"]] = record
+                self._names[(kind, record["code"])] = _name(record)
+        self._loaded.add(kind)
+
+
+def _name(record: Mapping[str, Any]) -> str | None:
+    value = record.get("name", record.get("title"))
+    return value if isinstance(value, str) and value else None
+
+
+def references(name: str, records: Iterable[Mapping[str, Any]],
+               catalog: FieldCatalog | None = None) -> dict[str, set[Ident]]:
+    """``{kind: ids}`` the records of resource ``name`` refer to, currencies included."""
+    res = resource(name)
+    custom: dict[str, str] = {}
+    if catalog is not None and res.name in catalog:
+        custom = {f.key: _CUSTOM_KINDS[f.type] for f in catalog[res.name]
+                  if f.is_custom and f.type in _CUSTOM_KINDS}
+    out: dict[str, set[Ident]] = {}
+
+    def add(kind: str, value: Any) -> None:
+        ident = _ident(value)
+        if ident is not None:
+            out.setdefault(kind, set()).add(ident)
+
+    for record in records:
+        for key, kind in display.ID_KEYS.items():
+            if kind in WHOLE or kind in BATCHED:
+                add(kind, record.get(key))
+        if res.name == "leads":
+            for label in record.get("label_ids") or ():
+                add("lead_label", label)
+        values = {**record, **(record.get("custom_fields") or {})}
+        for key, kind in custom.items():
+            add(kind, values.get(key))
+        for value in values.values():
+            if isinstance(value, dict) and isinstance(value.get("currency"), str):
+                out.setdefault("currency", set())
+        if isinstance(record.get("currency"), str):
+            out.setdefault("currency", set())
+    return out
