@@ -27,6 +27,9 @@ request below goes over real HTTP with keep-alive and TCP_NODELAY.
   then cancelled count) beside the requests the client's usage counter recorded. A v1 list
   does not say how long it is, so concurrent windows may spend at most one request more
   than sequential paging (one spare page beyond the end); more is reported as a failure.
+  That bounds the speed-up: with the first window alone and then a known page plus one spare
+  at a time, N pages take 1 + ⌈(N - 1) / 2⌉ round trips (5 pages: 3, at best 1.67×); the
+  bound is printed beside the figure.
 
 The windows of the sandbox's limiter are reset through ``/_sandbox/limits/reset`` (admin,
 not counted) before each timed run, so runs do not spend each other's window; the 429 count
@@ -213,6 +216,11 @@ async def run(url: str, token: str, rounds: int, latency_ms: int) -> str:
         report, within = bench.cost_report()
         print("leads cost per listing (sandbox /_sandbox/stats; every run of the mode):")
         print(report)
+        pages = -(-leads // 500)
+        rounds = 1 + -(-(pages - 1) // 2)
+        print(f"  with one spare page and no total known, {pages} pages need at least {rounds} "
+              f"round trips (the first alone, then two at a time): the best speed-up is "
+              f"{pages / rounds:.2f}x")
         if not within:
             print("FAILED: concurrent windows spent more than one request over sequential "
                   "paging", file=sys.stderr)
