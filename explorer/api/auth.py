@@ -183,6 +183,11 @@ class OAuthTokenProvider:
         return self._tokens.expires_at
 
     @property
+    def scopes(self) -> frozenset[str]:
+        """The scopes the token response granted (empty: not said)."""
+        return frozenset(s for s in self._tokens.scope.replace(" ", ",").split(",") if s)
+
+    @property
     def store_failure(self) -> TokenStoreFailed | None:
         """Why the newest tokens are not stored (failed or timed out), or None."""
         return self._keeper.failure if self._keeper is not None else None

@@ -15,7 +15,7 @@ from typing import Any, Self
 
 import httpx
 
-from explorer.api import lanes, paging
+from explorer.api import lanes, pages, paging
 from explorer.api import search as searching
 from explorer.api.auth import TokenProvider
 from explorer.api.config import Attempt, ClientConfig, default_transport
@@ -30,6 +30,8 @@ from explorer.api.errors import (
     TransportError,
     Unauthorized,
 )
+from explorer.api.pages import Page, PageHandle
+from explorer.api.query import encode_query
 from explorer.api.ratelimit import (
     Governor,
     NullGovernor,
@@ -38,6 +40,7 @@ from explorer.api.ratelimit import (
     RequestKind,
     UsageCounter,
 )
+from explorer.api.related import related_list
 from explorer.api.resources import Resource, Version, operation_key, resource, token_cost
 from explorer.api.responses import (
     Envelope,
@@ -200,7 +203,7 @@ class PipedriveClient:
         method = method.upper()
         if not path.startswith("/") or "?" in path:
             raise ValueError("path must start with '/' and carry no query; use params=")
-        query = _query(params)
+        query = _query(params, operation_key(version, method, path))
         operation = operation_key(version, method, path)
         kind = kind or ("search" if is_search_path(path) else "burst")
         safe = method in _IDEMPOTENT if idempotent is None else idempotent
@@ -367,30 +370,78 @@ class PipedriveClient:
 
     # ------------------------------------------------------------------ resources
 
+    @property
+    def granted_scopes(self) -> frozenset[str] | None:
+        """The OAuth scopes this session was granted, if its token provider knows them (None:
+        unknown, or an API token, which has every scope)."""
+        scopes = getattr(self._auth, "scopes", None)
+        return frozenset(scopes) if scopes else None
+
     async def get(self, name: str | Resource, record_id: int | str, *,
                   params: Params | None = None) -> JSON:
         """One record (``GET /deals/{id}``, ``GET /v1/leads/{uuid}``)."""
         res = resource(name)
+        res.require("get")
         env = await self.request("GET", res.version, res.item_path(record_id), params=params)
         data: JSON = env.data
         return data
 
     def iterate(self, name: str | Resource, *, filters: Params | None = None,
-                params: Params | None = None, concurrent: bool = False) -> AsyncIterator[JSON]:
-        """Every record of a list, page by page (500 per page). ``filters`` must be among the
-        resource's ``list_filters``; ``params`` pass through (sorting, include_fields, …).
-        ``concurrent`` fetches v1 offset windows in parallel (up to ``max_in_flight``)."""
-        res = resource(name)
-        unknown = set(filters or ()) - res.list_filters
-        if unknown:
-            raise ValueError(f"{res.name} lists cannot be filtered by {', '.join(sorted(unknown))}"
-                             f"; use {', '.join(sorted(res.list_filters)) or 'no filters'}")
-        query = {**(params or {}), **(filters or {})}
-        return paging.iterate(self, res, query, concurrent=concurrent)
+                params: Params | None = None, concurrent: bool = False,
+                archived: bool = False) -> AsyncIterator[JSON]:
+        """Every record of a list, page by page (500 per page), never one twice. ``filters``
+        must be among the list's filters (a saved ``filter_id`` beside filters it would
+        override is refused); more than 100 ``ids`` are fetched 100 at a time. ``params``
+        pass through (sorting, include_fields, …). ``archived`` lists the archived records
+        (deals, leads). ``concurrent`` fetches v1 offset windows ahead (at most one page
+        more than paging one after the other)."""
+        listing = resource(name).listing(archived=archived)
+        given = pages.check_filters(listing, filters)
+        ids = pages.check_ids(listing, given)
+        query = {**(params or {}), **given}
+        if ids is not None and len(ids) > pages.MAX_IDS:
+            return paging.iter_chunks(self, listing, query, ids, chunk=pages.MAX_IDS)
+        return paging.iterate(self, listing, query, concurrent=concurrent)
+
+    async def fetch_page(self, name: str | Resource, filters: Params | None = None,
+                         sort: str | None = None, page_size: int = 100, *,
+                         after: PageHandle | None = None, archived: bool = False,
+                         params: Params | None = None) -> Page:
+        """One page of a list (``sort``: ``"update_time desc"``; ``params`` pass through,
+        e.g. ``include_fields``); ``page.handle`` goes on (``after=page.handle``, any page
+        size), ``page.more`` says whether more exist. Handles are immutable: pages may be
+        fetched concurrently (``pages.py``)."""
+        listing = resource(name).listing(archived=archived)
+        return await pages.fetch_page(self, listing, filters, sort, page_size, after,
+                                      params=params)
+
+    def related(self, parent: str | Resource, record_id: int | str, name: str, *,
+                params: Params | None = None) -> AsyncIterator[JSON]:
+        """Every item of a record's related list (``client.related("deals", 7, "products")``;
+        the lists are in ``related.RELATED``), page by page."""
+        listing = related_list(resource(parent).name, name).listing(record_id)
+        return paging.iterate(self, listing, params or {})
+
+    async def related_page(self, parent: str | Resource, record_id: int | str, name: str, *,
+                           page_size: int = 100, sort: str | None = None,
+                           after: PageHandle | None = None) -> Page:
+        """One page of a record's related list, as ``fetch_page``."""
+        listing = related_list(resource(parent).name, name).listing(record_id)
+        return await pages.fetch_page(self, listing, None, sort, page_size, after)
+
+    async def snapshot_ids(self, name: str | Resource, filters: Params | None = None, *,
+                           params: Params | None = None, archived: bool = False) -> list[Any]:
+        """The ids a list holds now, read to the end before anything changes. A loop that
+        writes the records it lists moves them between pages; a loop over a snapshot
+        writes each one exactly once."""
+        key = resource(name).listing(archived=archived).key or "id"
+        return [record[key] async for record in self.iterate(
+            name, filters=filters, params=params, archived=archived)]
 
     async def create(self, name: str | Resource, body: JSON) -> JSON:
         """Create a record; a lost answer raises ``OutcomeUnknown`` (it is never re-sent)."""
         res = resource(name)
+        res.require("create")
         check = (f"look for the new {res.singular} among the newest {res.name} (sort by "
                  "add_time, newest first) before creating it again")
         env = await self.request("POST", res.version, res.path, json=body, what_to_check=check)
@@ -401,13 +452,23 @@ class PipedriveClient:
         """Update with the resource's verb (PATCH, or PUT for v1 notes/users/filters); the same
         values sent twice change nothing, so a lost answer is retried."""
         res = resource(name)
+        res.require("update")
         env = await self.request(res.update_verb, res.version, res.item_path(record_id),
                                  json=body)
         data: JSON = env.data
         return data
 
+    async def archive(self, name: str | Resource, record_id: int | str, *,
+                      archived: bool = True) -> JSON:
+        """Archive (or, ``archived=False``, unarchive) a deal or lead: an update of
+        ``is_archived``. An archived record leaves the regular list for the archived one."""
+        res = resource(name)
+        res.listing(archived=True)  # refuses resources without an archive
+        return await self.update(res, record_id, {"is_archived": archived})
+
     async def delete(self, name: str | Resource, record_id: int | str) -> Any:
         res = resource(name)
+        res.require("delete")
         path = res.item_path(record_id)
         check = f"GET /api/{res.version}{path}: a 404 means the {res.singular} is deleted"
         env = await self.request("DELETE", res.version, path, what_to_check=check)
@@ -445,20 +506,10 @@ class PipedriveClient:
 # ---------------------------------------------------------------------- helpers
 
 
-def _query(params: Params | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in (params or {}).items():
-        if key == "api_token":
-            raise ValueError("pass credentials through the token provider, not as api_token")
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            out[key] = "true" if value else "false"
-        elif isinstance(value, list | tuple | set | frozenset):
-            out[key] = ",".join(str(v) for v in value)
-        else:
-            out[key] = str(value)
-    return out
+def _query(params: Params | None, operation: str = "") -> dict[str, str]:
+    """The query of ``operation`` as strings, each value in the format its spec parameter
+    asks for (``query.encode_query``)."""
+    return encode_query(params, operation)
 
 
 def _encode(body: Any, method: str, path: str) -> bytes:

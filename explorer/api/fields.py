@@ -1,24 +1,29 @@
 """Field metadata from the *Fields endpoints: key ↔ name, option id ↔ label, write validation.
 
 A ``FieldCatalog`` is loaded once per session (``await catalog.load()``; ``refresh()`` reloads)
-and answers, per resource: which fields exist, their type, whether they are editable, their
-options. It turns records into ``{name: value}`` with option labels (``readable``), and names
-and labels into a request body of the right shape (``write_body``: v2 nests custom values in
-``custom_fields``; v1 leads carry them flat, v1-style), validating every value before it is
-sent (``validation.py``). Display formatting lives in ``display.py``.
+resource by resource: one resource whose fields cannot be read (a 403 for a missing scope, an
+outage of one endpoint) is reported in ``failures`` with its error, and every other resource
+keeps or gets its fields. Where the app's OAuth scopes do not reach a resource's *Fields
+endpoint (v2 ``activityFields`` needs ``admin``), the endpoint that they do reach is read
+instead (v1 ``activityFields``). The catalog answers, per resource: which fields exist, their
+type, whether they are editable, their options. It turns records into ``{name: value}`` with
+option labels (``readable``), and names and labels into a request body of the right shape
+(``write_body``: v2 nests custom values in ``custom_fields``; v1 leads carry them flat,
+v1-style), validating every value before it is sent (``validation.py``). Display formatting
+lives in ``display.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from explorer.api import paging
-from explorer.api.errors import InvalidValue, UnknownField
-from explorer.api.resources import Resource, resource
+from explorer.api.errors import Forbidden, InvalidValue, PipedriveError, UnknownField
+from explorer.api.resources import FieldsEndpoint, Resource, resource
 from explorer.api.validation import validate, where
 
 if TYPE_CHECKING:
@@ -79,10 +84,12 @@ class Field:
 
 
 class ResourceFields:
-    """The fields of one resource, by key and by name."""
+    """The fields of one resource, by key and by name (``source``: the endpoint read)."""
 
-    def __init__(self, res: Resource, fields: list[Field]) -> None:
+    def __init__(self, res: Resource, fields: list[Field],
+                 source: FieldsEndpoint | None = None) -> None:
         self.resource = res
+        self.source = source
         self.fields = tuple(fields)
         self.by_key = {f.key: f for f in fields}
         self._by_name: dict[str, Field] = {}
@@ -133,51 +140,82 @@ _KNOWN = {"notes": (Field("notes", "content", "Content", "text", False, True),)}
 
 
 class FieldCatalog:
-    """Field metadata of one session's resources (see the module docstring)."""
+    """Field metadata of one session's resources (see the module docstring).
 
-    def __init__(self, client: PipedriveClient) -> None:
+    ``scopes``: the OAuth scopes the session was granted; None asks the client (an OAuth
+    session knows them from its token response; an API token has every scope).
+    """
+
+    def __init__(self, client: PipedriveClient, *, scopes: Iterable[str] | None = None) -> None:
         self._client = client
+        self._scopes = frozenset(scopes) if scopes is not None else client.granted_scopes
         self._loaded: dict[str, ResourceFields] = {}
+        self._failures: dict[str, PipedriveError] = {}
 
-    async def load(self, *names: str) -> None:
+    @property
+    def failures(self) -> Mapping[str, PipedriveError]:
+        """Resource name → why its fields could not be read, for the resources whose last
+        load or refresh failed."""
+        return dict(self._failures)
+
+    async def load(self, *names: str) -> dict[str, PipedriveError]:
         """Load the fields of ``names`` (default: every resource with custom fields) that are
-        not loaded yet, concurrently."""
+        not loaded yet, concurrently. Returns the resources that failed, with their errors
+        (also in ``failures``); the others are loaded."""
         wanted = [resource(n) for n in names or DEFAULT_RESOURCES]
-        await self._replace([r for r in wanted if r.name not in self._loaded])
+        return await self._replace([r for r in wanted if r.name not in self._loaded])
 
-    async def refresh(self, *names: str) -> None:
-        """Reload (fields added or renamed in Pipedrive during the session). If any reload
-        fails, its error is raised and every resource keeps the fields it had."""
-        targets = [resource(n) for n in names] or [resource(n) for n in self._loaded]
-        await self._replace(targets)
+    async def refresh(self, *names: str) -> dict[str, PipedriveError]:
+        """Reload (fields added or renamed in Pipedrive during the session); default: every
+        resource loaded or failed so far. A resource whose reload fails keeps the fields it
+        had; the failures are returned (and in ``failures``)."""
+        targets = [resource(n) for n in names] or [
+            resource(n) for n in dict.fromkeys([*self._loaded, *self._failures])]
+        return await self._replace(targets)
 
-    async def _replace(self, targets: list[Resource]) -> None:
-        # Everything is fetched before anything is swapped in: a failure leaves the catalog
-        # as it was, never without fields it had.
-        tasks = [asyncio.ensure_future(self._fetch(r)) for r in targets]
-        try:
-            results = await asyncio.gather(*tasks)
-        except BaseException:
-            for task in tasks:  # the other reloads are of no use now
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
-        for res, fields in zip(targets, results, strict=True):
-            self._loaded[res.name] = fields
+    async def _replace(self, targets: list[Resource]) -> dict[str, PipedriveError]:
+        results = await asyncio.gather(*(self._fetch(r) for r in targets),
+                                       return_exceptions=True)
+        failed: dict[str, PipedriveError] = {}
+        for res, result in zip(targets, results, strict=True):
+            if isinstance(result, ResourceFields):
+                self._loaded[res.name] = result
+                self._failures.pop(res.name, None)
+            elif isinstance(result, PipedriveError):
+                failed[res.name] = self._failures[res.name] = result
+            else:  # cancellation, a bug: not a resource's failure to report
+                raise result
+        return failed
 
     async def _fetch(self, res: Resource) -> ResourceFields:
         if res.fields is None:
             return ResourceFields(res, list(_KNOWN.get(res.name, ())))
+        endpoint: FieldsEndpoint | None = res.fields
+        while endpoint is not None:
+            fallback = endpoint.fallback
+            if (fallback is not None and endpoint.scopes and self._scopes is not None
+                    and not endpoint.scopes & self._scopes):
+                endpoint = fallback  # the session may not read it: ask where it may
+                continue
+            try:
+                return await self._read(res, endpoint)
+            except Forbidden:
+                if fallback is None:
+                    raise
+                endpoint = fallback
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _read(self, res: Resource, endpoint: FieldsEndpoint) -> ResourceFields:
         writable = res.writable_keys("update")
-        version, path = res.fields.version, res.fields.path
+        version, path = endpoint.version, endpoint.path
         out: list[Field] = []
         if version == "v2":
-            async for raw in paging.iter_cursor(self._client, version, path):
+            async for raw in paging.iter_cursor(self._client, version, path, key=None):
                 out.append(_v2_field(res, raw, writable))
         else:
-            async for raw in paging.iter_offset(self._client, version, path):
+            async for raw in paging.iter_offset(self._client, version, path, key=None):
                 out.append(_v1_field(res, raw, writable))
-        return ResourceFields(res, out)
+        return ResourceFields(res, out, endpoint)
 
     def __contains__(self, name: str) -> bool:
         return name in self._loaded
@@ -188,6 +226,11 @@ class FieldCatalog:
         if found is None:
             if res.name in _KNOWN:
                 return ResourceFields(res, list(_KNOWN[res.name]))
+            failure = self._failures.get(res.name)
+            if failure is not None:
+                raise KeyError(f"the fields of {res.name} could not be loaded ({failure}); "
+                               f"their columns show keys. Retry with "
+                               f"await catalog.refresh({res.name!r})")
             raise KeyError(f"the fields of {res.name} are not loaded; "
                            f"await catalog.load({res.name!r}) first")
         return found

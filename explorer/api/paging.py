@@ -1,4 +1,10 @@
-"""Async iterators over v2 cursors and v1 offsets, with concurrent v1 windows on request."""
+"""Async iterators over v2 cursors and v1 offsets, with concurrent v1 windows on request.
+
+No iterator gives a record twice: a record that moves while a list is paged (an edit moves a
+deal sorted by ``update_time`` to the end; an insert shifts v1 offsets) is given the first
+time only. Code that writes while it lists should still work from a snapshot of ids
+(``PipedriveClient.snapshot_ids``): what it writes moves records between pages.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from explorer.api.resources import Resource, Version
+from explorer.api.resources import Listing, Version
 from explorer.api.responses import Envelope
 
 if TYPE_CHECKING:
@@ -15,28 +21,46 @@ if TYPE_CHECKING:
 JSON = dict[str, Any]
 
 
-def iterate(client: PipedriveClient, res: Resource, params: Mapping[str, Any], *,
+def iterate(client: PipedriveClient, listing: Listing, params: Mapping[str, Any], *,
             concurrent: bool = False) -> AsyncIterator[JSON]:
-    """Every record of ``res``'s list, in the API's order, page size from the config."""
-    size = client.config.page_size
-    if res.paging == "cursor":
-        return iter_cursor(client, res.version, res.path, params, page_size=size)
-    if res.paging == "offset":
+    """Every record of ``listing``, in the API's order, page size from the config (at most
+    the list's own cap)."""
+    size = min(client.config.page_size, listing.max_page)
+    version, path, key = listing.version, listing.path, listing.key
+    if listing.paging == "cursor":
+        return iter_cursor(client, version, path, params, page_size=size, key=key)
+    if listing.paging == "offset":
         if concurrent:
-            return iter_windows(client, res.version, res.path, params, page_size=size,
-                                windows=client.config.max_in_flight)
-        return iter_offset(client, res.version, res.path, params, page_size=size)
-    return _iter_once(client, res.version, res.path, params)
+            return iter_windows(client, version, path, params, page_size=size,
+                                windows=client.config.max_in_flight, key=key)
+        return iter_offset(client, version, path, params, page_size=size, key=key)
+    return _iter_once(client, version, path, params)
+
+
+async def iter_chunks(client: PipedriveClient, listing: Listing, params: Mapping[str, Any],
+                      ids: list[Any], *, chunk: int = 100) -> AsyncIterator[JSON]:
+    """The records of ``ids`` (more than one request's cap of ``chunk``), chunk by chunk;
+    within a chunk in the API's order."""
+    seen: set[Any] = set()
+    for at in range(0, len(ids), chunk):
+        query = {**params, "ids": ids[at:at + chunk]}
+        async for record in iterate(client, listing, query):
+            key = record.get(listing.key) if listing.key else None
+            if key is None or key not in seen:
+                seen.add(key)
+                yield record
 
 
 async def iter_cursor(client: PipedriveClient, version: Version, path: str,
                       params: Mapping[str, Any] | None = None, *,
-                      page_size: int = 500) -> AsyncIterator[JSON]:
-    """v2 cursor paging: follow ``additional_data.next_cursor`` until it is null."""
+                      page_size: int = 500, key: str | None = "id") -> AsyncIterator[JSON]:
+    """Cursor paging (v2, v1 changelogs): follow ``additional_data.next_cursor`` until it is
+    null; a record whose ``key`` was given already is not given again."""
     query: dict[str, Any] = {**(params or {}), "limit": page_size}
+    seen: set[Any] = set()
     while True:
         env = await client.request("GET", version, path, params=query)
-        for record in env.data or ():
+        for record in _unseen(env.data if isinstance(env.data, list) else [], seen, key):
             yield record
         cursor = env.additional_data.get("next_cursor")
         if not cursor:
@@ -59,7 +83,8 @@ def v1_page(env: Envelope) -> tuple[list[JSON], bool, int | None]:
 
 async def iter_offset(client: PipedriveClient, version: Version, path: str,
                       params: Mapping[str, Any] | None = None, *, page_size: int = 500,
-                      start: int = 0, seen: set[Any] | None = None) -> AsyncIterator[JSON]:
+                      start: int = 0, seen: set[Any] | None = None,
+                      key: str | None = "id") -> AsyncIterator[JSON]:
     """v1 offset paging, one page after the other. A record that moved into a later window
     while paging (offsets shift when records are added) is yielded once only."""
     seen = set() if seen is None else seen
@@ -68,7 +93,7 @@ async def iter_offset(client: PipedriveClient, version: Version, path: str,
         env = await client.request("GET", version, path,
                                    params={**query, "start": start, "limit": page_size})
         records, more, next_start = v1_page(env)
-        for record in _unseen(records, seen):
+        for record in _unseen(records, seen, key):
             yield record
         if not more or not records:
             return
@@ -77,16 +102,22 @@ async def iter_offset(client: PipedriveClient, version: Version, path: str,
 
 async def iter_windows(client: PipedriveClient, version: Version, path: str,
                        params: Mapping[str, Any] | None = None, *, page_size: int = 500,
-                       windows: int = 4) -> AsyncIterator[JSON]:
-    """v1 offset paging with up to ``windows`` pages requested at once.
+                       windows: int = 4, spare: int = 1, total: int | None = None,
+                       key: str | None = "id") -> AsyncIterator[JSON]:
+    """v1 offset paging with pages requested ahead, never more than needed plus ``spare``.
 
-    Windows ``start = 0, page_size, 2·page_size, …`` are requested ahead of the one being
-    yielded; records come out in the same order as ``iter_offset`` would give them. When a
-    page says nothing follows, windows requested beyond it are cancelled (at most
-    ``windows - 1`` requests are spent past the end). If the server pages by another size
-    than asked (a short page while more follow, or a ``next_start`` elsewhere), the rest is
-    read one page after the other from its ``next_start``, else from after the records it
-    gave.
+    A v1 list does not say how long it is, and every page costs its tokens even past the end.
+    So the first window is asked for alone (a list that fits in it costs one request); then
+    a page known to exist (the one before said more follow) is requested together with at
+    most ``spare`` pages that may not exist, up to ``windows`` at once: concurrency costs at
+    most ``spare`` requests more than paging one after the other. With ``total`` known (from
+    elsewhere), every window below it is needed and up to ``windows`` go at once.
+
+    Records come out in the same order as ``iter_offset`` would give them. When a page says
+    nothing follows, windows requested beyond it are cancelled. If the server pages by
+    another size than asked (a short page while more follow, or a ``next_start``
+    elsewhere), the rest is read one page after the other from its ``next_start``, else from
+    after the records it gave.
     """
     query = dict(params or {})
     tasks: dict[int, asyncio.Task[Envelope]] = {}
@@ -94,6 +125,8 @@ async def iter_windows(client: PipedriveClient, version: Version, path: str,
     ahead = 0  # next window start to request
     start = 0  # window start to yield next
     resume_at = 0
+    needed = page_size if total is None else max(total, page_size)  # windows below exist
+    extra = 0  # no spare windows until the first page came back full
 
     def request(offset: int) -> asyncio.Task[Envelope]:
         return asyncio.ensure_future(client.request(
@@ -101,11 +134,11 @@ async def iter_windows(client: PipedriveClient, version: Version, path: str,
 
     try:
         while True:
-            while len(tasks) < max(1, windows):
+            while len(tasks) < max(1, windows) and ahead < needed + extra * page_size:
                 tasks[ahead] = request(ahead)
                 ahead += page_size
             records, more, next_start = v1_page(await tasks.pop(start))
-            for record in _unseen(records, seen):
+            for record in _unseen(records, seen, key):
                 yield record
             if not more or not records:
                 return
@@ -116,10 +149,13 @@ async def iter_windows(client: PipedriveClient, version: Version, path: str,
                 resume_at = follows
                 break
             start += page_size
+            # More follow: the next window holds at least one record.
+            needed = max(needed, start + page_size)
+            extra = max(0, spare)
     finally:
         await _cancel(tasks)
     async for record in iter_offset(client, version, path, query, page_size=page_size,
-                                    start=resume_at, seen=seen):
+                                    start=resume_at, seen=seen, key=key):
         yield record
 
 
@@ -131,10 +167,12 @@ async def _iter_once(client: PipedriveClient, version: Version, path: str,
         yield record
 
 
-def _unseen(records: list[JSON], seen: set[Any]) -> list[JSON]:
+def _unseen(records: list[JSON], seen: set[Any], field: str | None = "id") -> list[JSON]:
+    if field is None:
+        return records
     out = []
     for record in records:
-        key = record.get("id") if isinstance(record, dict) else None
+        key = record.get(field) if isinstance(record, dict) else None
         if key is None:
             out.append(record)
         elif key not in seen:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -20,7 +19,11 @@ from typing import Literal
 Version = Literal["v1", "v2"]
 IdType = Literal["int", "uuid"]
 Paging = Literal["cursor", "offset", "none"]
-Op = Literal["list", "get", "create", "update", "delete", "search", "fields"]
+Op = Literal["list", "get", "create", "update", "delete", "search", "fields", "archived"]
+# Pipedrive's UUIDs as it writes them (lead and lead label ids): hex in 8-4-4-4-12 groups.
+# ``uuid.UUID`` alone would also take braces, ``urn:uuid:`` and undashed forms, which are no
+# ids in a URL path.
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 @cache
@@ -72,10 +75,47 @@ def token_cost(operation: str) -> int:
 
 @dataclass(frozen=True)
 class FieldsEndpoint:
-    """Where a resource's field definitions come from."""
+    """Where a resource's field definitions come from.
+
+    Attributes:
+        scopes: the OAuth scopes of which the endpoint needs one (empty: what the resource's
+            own read scope allows). v2 ``/activityFields`` needs ``admin``.
+        fallback: the endpoint to read instead when the session lacks those scopes or the
+            endpoint answers 403 (v1 ``/activityFields`` takes ``activities:read``).
+    """
 
     version: Version
     path: str
+    scopes: frozenset[str] = frozenset()
+    fallback: FieldsEndpoint | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One list endpoint as paging sees it: what ``fetch_page`` and ``iterate`` need.
+
+    Attributes:
+        what: how messages name it (``"deals"``, ``"archived leads"``, ``"products of deal 7"``).
+        version, path: the endpoint (a concrete path below ``/api/{version}``).
+        paging: ``cursor`` (``additional_data.next_cursor``: v2, and v1 changelogs),
+            ``offset`` (v1 ``start``/``limit``) or ``none`` (the whole list in one answer).
+        filters: the query parameters that narrow it (besides paging and sorting).
+        max_page: the largest ``limit`` it takes (500; v1 files 100).
+        key: the item field that identifies an item, for "never twice" (None: items have no
+            identity, as changelog entries, and are passed on as they come).
+    """
+
+    what: str
+    version: Version
+    path: str
+    paging: Paging
+    filters: frozenset[str] = frozenset()
+    max_page: int = 500
+    key: str | None = "id"
+
+    @property
+    def operation(self) -> str:
+        return operation_key(self.version, "GET", self.path)
 
 
 @dataclass(frozen=True)
@@ -97,6 +137,10 @@ class Resource:
         search_item_type: its ``item_types`` value for ``/api/v2/itemSearch``, if searchable.
         search_path: its own v2 search endpoint (``/deals/search``), if any.
         list_filters: the list endpoint's filter parameters (besides paging and sorting).
+        archived_path: where its archived records are listed (Pipedrive's regular lists leave
+            them out): ``/deals/archived`` (v2), ``/leads/archived`` (v1). Archiving and
+            unarchiving is an update of ``is_archived``.
+        archived_filters: the archived list's filter parameters.
     """
 
     name: str
@@ -111,17 +155,16 @@ class Resource:
     search_item_type: str | None = None
     search_path: str | None = None
     list_filters: frozenset[str] = frozenset()
+    archived_path: str | None = None
+    archived_filters: frozenset[str] = frozenset()
 
     def check_id(self, record_id: int | str) -> int | str:
         """``record_id`` if it is a valid id of this resource, else ``ValueError``."""
         if self.id_type == "uuid":
-            if isinstance(record_id, str):
-                try:
-                    uuid.UUID(record_id)
-                    return record_id
-                except ValueError:
-                    pass
-            raise ValueError(f"{self.singular} ids are UUIDs, got {record_id!r}")
+            if isinstance(record_id, str) and _UUID.fullmatch(record_id):
+                return record_id
+            raise ValueError(f"{self.singular} ids are UUIDs such as "
+                             f"8b967fe2-01c4-4cbc-8345-995d0c987715, got {record_id!r}")
         if isinstance(record_id, bool) or not isinstance(record_id, int) or record_id < 1:
             raise ValueError(f"{self.singular} ids are positive integers, got {record_id!r}")
         return record_id
@@ -140,6 +183,7 @@ class Resource:
             "search": ("GET", "v2", self.search_path or ""),
             "fields": ("GET", self.fields.version if self.fields else "v2",
                        self.fields.path if self.fields else ""),
+            "archived": ("GET", self.version, self.archived_path or ""),
         }[op]
         if not template or f"{version} {method} {template}" not in token_costs():
             return None
@@ -149,13 +193,31 @@ class Resource:
     def costs(self) -> dict[str, int]:
         """Token cost of each operation the API has for it (official spec)."""
         out: dict[str, int] = {}
-        ops: tuple[Op, ...] = ("list", "get", "create", "update", "delete", "search", "fields")
+        ops: tuple[Op, ...] = ("list", "get", "create", "update", "delete", "search", "fields",
+                               "archived")
         for op in ops:
             found = self.operation(op)
             if found is not None:
                 method, version, template = found
                 out[op] = token_cost(f"{version} {method} {template}")
         return out
+
+    def listing(self, *, archived: bool = False) -> Listing:
+        """Its list endpoint, or the archived one (``ValueError`` if it has none)."""
+        if not archived:
+            return Listing(self.name, self.version, self.path, self.paging, self.list_filters)
+        if self.archived_path is None:
+            having = ", ".join(r.name for r in RESOURCES.values() if r.archived_path)
+            raise ValueError(f"{self.name} have no archived list; only {having} do")
+        return Listing(f"archived {self.name}", self.version, self.archived_path, self.paging,
+                       self.archived_filters)
+
+    def require(self, op: Op) -> tuple[str, Version, str]:
+        """``operation(op)``, or a ``ValueError`` saying the API has no such operation."""
+        found = self.operation(op)
+        if found is None:
+            raise ValueError(f"Pipedrive's API has no {op} operation for {self.name}")
+        return found
 
     def writable_keys(self, op: Literal["create", "update"] = "update") -> frozenset[str]:
         """Top-level body keys the spec allows for a create or update."""
@@ -171,21 +233,25 @@ def _f(version: Version, path: str) -> FieldsEndpoint:
 
 
 _V2_COMMON = frozenset({"filter_id", "ids", "owner_id", "updated_since", "updated_until"})
+_DEAL_FILTERS = _V2_COMMON | {"person_id", "org_id", "pipeline_id", "stage_id", "status"}
 
 RESOURCES: Mapping[str, Resource] = {
     r.name: r
     for r in (
         Resource("deals", "deal", "v2", "/deals", fields=_f("v2", "/dealFields"),
                  custom_fields="nested", search_item_type="deal", search_path="/deals/search",
-                 list_filters=_V2_COMMON | {"person_id", "org_id", "pipeline_id", "stage_id",
-                                           "status"}),
+                 list_filters=_DEAL_FILTERS, archived_path="/deals/archived",
+                 archived_filters=_DEAL_FILTERS),
         # Leads have no fields of their own: /v1/leadFields lists theirs plus the deal
         # custom fields, which leads carry flat, v1-style.
         Resource("leads", "lead", "v1", "/leads", id_type="uuid", paging="offset",
                  fields=_f("v1", "/leadFields"), custom_fields="flat",
                  search_item_type="lead", search_path="/leads/search",
                  list_filters=frozenset({"owner_id", "person_id", "organization_id",
-                                         "filter_id", "updated_since"})),
+                                         "filter_id", "updated_since"}),
+                 archived_path="/leads/archived",
+                 archived_filters=frozenset({"owner_id", "person_id", "organization_id",
+                                             "filter_id"})),
         Resource("persons", "person", "v2", "/persons", fields=_f("v2", "/personFields"),
                  custom_fields="nested", search_item_type="person",
                  search_path="/persons/search", list_filters=_V2_COMMON | {"org_id", "deal_id"}),
@@ -194,7 +260,8 @@ RESOURCES: Mapping[str, Resource] = {
                  search_item_type="organization", search_path="/organizations/search",
                  list_filters=_V2_COMMON),
         Resource("activities", "activity", "v2", "/activities",
-                 fields=_f("v2", "/activityFields"),
+                 fields=FieldsEndpoint("v2", "/activityFields", frozenset({"admin"}),
+                                       fallback=_f("v1", "/activityFields")),
                  list_filters=_V2_COMMON | {"deal_id", "lead_id", "person_id", "org_id", "done"}),
         Resource("products", "product", "v2", "/products", fields=_f("v2", "/productFields"),
                  custom_fields="nested", search_item_type="product",
@@ -215,6 +282,12 @@ RESOURCES: Mapping[str, Resource] = {
         Resource("users", "user", "v1", "/users", update_verb="PUT", paging="none"),
         Resource("filters", "filter", "v1", "/filters", update_verb="PUT", paging="none",
                  list_filters=frozenset({"type"})),
+        # Small account-wide lists, read whole (no paging, no GET of one item in the spec).
+        Resource("lead_labels", "lead label", "v1", "/leadLabels", id_type="uuid",
+                 paging="none"),
+        Resource("lead_sources", "lead source", "v1", "/leadSources", paging="none"),
+        Resource("activity_types", "activity type", "v1", "/activityTypes", update_verb="PUT",
+                 paging="none"),
     )
 }
 

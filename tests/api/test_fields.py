@@ -12,6 +12,7 @@ from explorer.api.config import RetryPolicy
 from explorer.api.display import format_date, format_money, format_value
 from explorer.api.errors import InvalidValue, ServerError, UnknownField, ValidationFailed
 from explorer.api.fields import CUSTOM_KEY
+from explorer.api.resources import FieldsEndpoint, resource
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
 from explorer.sandbox.config import FaultRule
 
@@ -47,12 +48,14 @@ async def test_a_failed_refresh_keeps_the_fields_it_had(
         await catalog.load("deals", "leads")
         source = catalog.field("deals", "Deal source")
         app.state.faults.add(FaultRule(kind="error_503", count=1, path="/api/v2/dealFields"))
-        with pytest.raises(ServerError):
-            await catalog.refresh()
+        failed = await catalog.refresh()
+        assert list(failed) == ["deals"] and isinstance(failed["deals"], ServerError)
+        assert catalog.failures == failed
         assert "deals" in catalog and catalog.field("deals", "Deal source") == source
         assert "leads" in catalog
-        await catalog.refresh("deals")  # the sandbox answers again
-        assert catalog.field("deals", "Deal source") == source
+        assert client.usage.requests["v1 GET /leadFields"] == 2  # the others were reloaded
+        assert await catalog.refresh("deals") == {}  # the sandbox answers again
+        assert catalog.field("deals", "Deal source") == source and not catalog.failures
 
 
 async def test_field_facts(catalog: FieldCatalog) -> None:
@@ -186,3 +189,35 @@ async def test_display_formats(client: PipedriveClient, catalog: FieldCatalog) -
     assert format_value(catalog.field("deals", "Status"), "won") == "Won"
     assert format_value(catalog.field("deals", "Archived"), False) == "No"
     assert format_money(1234.5, "XYZ", "fr_FR") == "1\u202f234,50 XYZ"
+
+
+async def test_one_failing_fields_endpoint_leaves_the_others_loaded(
+    app: SandboxApp, config: ClientConfig
+) -> None:
+    """A failure of activityFields made the whole catalog load raise: no resource had
+    names, every table showed 40-hex keys."""
+    once = replace(config, retry=RetryPolicy.never())
+    app.state.faults.add(FaultRule(kind="error_500", count=1, path="/api/v2/activityFields"))
+    async with PipedriveClient(once, ApiTokenProvider(DEFAULT_TOKEN)) as client:
+        catalog = FieldCatalog(client)
+        failed = await catalog.load()
+        assert list(failed) == ["activities"] and isinstance(failed["activities"], ServerError)
+        assert catalog.failures == failed
+        for name in ("deals", "leads", "persons", "organizations", "products"):
+            assert name in catalog and len(catalog[name]) > 0, name
+        assert catalog.field("deals", "Deal source").type == "enum"
+        with pytest.raises(KeyError, match=r"activities could not be loaded \(.*500"):
+            catalog["activities"]
+        assert await catalog.refresh() == {}  # the failed one is retried with the rest
+        assert "activities" in catalog and not catalog.failures
+        assert catalog["activities"].source == resource("activities").fields
+
+
+async def test_fields_come_from_the_endpoint_the_scopes_allow(client: PipedriveClient) -> None:
+    """v2 activityFields needs the admin scope, v1 activityFields activities:read."""
+    assert resource("activities").fields == FieldsEndpoint(
+        "v2", "/activityFields", frozenset({"admin"}), fallback=FieldsEndpoint(
+            "v1", "/activityFields"))
+    with_admin = FieldCatalog(client, scopes={"admin", "activities:read"})
+    assert await with_admin.load("activities") == {}
+    assert client.usage.requests == {"v2 GET /activityFields": 1}

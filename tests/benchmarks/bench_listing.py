@@ -22,7 +22,14 @@ request below goes over real HTTP with keep-alive and TCP_NODELAY.
   latency:probability=1,latency_ms=100,path=/api/v1/leads``) holds each answer back as a
   ~100 ms round trip to Pipedrive would; the server still works one request at a time, so
   this is a conservative model of the real service. The goal (≥ 2×) is judged on this one;
-  the plain figure is printed beside it.
+  the plain figure is printed beside it. What each mode costs is printed too: requests and
+  tokens as the sandbox counted them (``/_sandbox/stats``, so requests that left and were
+  then cancelled count) beside the requests the client's usage counter recorded. A v1 list
+  does not say how long it is, so concurrent windows may spend at most one request more
+  than sequential paging (one spare page beyond the end); more is reported as a failure.
+  That bounds the speed-up: with the first window alone and then a known page plus one spare
+  at a time, N pages take 1 + ⌈(N - 1) / 2⌉ round trips (5 pages: 3, at best 1.67×); the
+  bound is printed beside the figure.
 
 The windows of the sandbox's limiter are reset through ``/_sandbox/limits/reset`` (admin,
 not counted) before each timed run, so runs do not spend each other's window; the 429 count
@@ -58,6 +65,12 @@ class Bench:
         self.config = ClientConfig(base_url=url)
         self.admin = httpx.AsyncClient(base_url=url, headers={"x-api-token": token},
                                        timeout=30)
+        # mode → (requests the sandbox served, tokens it charged, requests the client counted)
+        self.costs: dict[str, set[tuple[int, int, int]]] = {}
+
+    async def served(self, operation_id: str) -> tuple[int, int]:
+        stats = (await self.admin.get("/_sandbox/stats")).json()["stats"]
+        return stats["requests"].get(operation_id, 0), stats["tokens"].get(operation_id, 0)
 
     async def fresh_windows(self) -> None:
         (await self.admin.post("/_sandbox/limits/reset")).raise_for_status()
@@ -100,11 +113,34 @@ class Bench:
     async def leads(self, concurrent: bool) -> tuple[float, int]:
         async with self.client() as client:
             await client.request("GET", "v1", "/leads", params={"limit": 1})
+            before = await self.served("getLeads")
+            counted = client.usage.requests["v1 GET /leads"]
             started = time.perf_counter()
             ids = [lead["id"] async for lead in client.iterate("leads", concurrent=concurrent)]
             elapsed = time.perf_counter() - started
             assert len(ids) == len(set(ids)), "a lead came twice"
+            # Cancelled windows may still be answered after the iterator returned.
+            await asyncio.sleep(0.3)
+            after = await self.served("getLeads")
+            mode = "concurrent" if concurrent else "sequential"
+            self.costs.setdefault(mode, set()).add((
+                after[0] - before[0], after[1] - before[1],
+                client.usage.requests["v1 GET /leads"] - counted))
             return elapsed, len(ids)
+
+    def cost_report(self) -> tuple[str, bool]:
+        """Each mode's requests and tokens (sandbox) and requests (client), and whether
+        concurrency stayed within one request of sequential paging."""
+        lines = []
+        for mode in ("sequential", "concurrent"):
+            seen = sorted(self.costs.get(mode, set()))
+            shown = ", ".join(f"{r} requests / {t} tokens (client counted {c})"
+                              for r, t, c in seen)
+            lines.append(f"  {mode}: {shown}")
+        worst_concurrent = max(r for r, _, _ in self.costs["concurrent"])
+        fewest_sequential = min(r for r, _, _ in self.costs["sequential"])
+        ok = worst_concurrent <= fewest_sequential + 1
+        return "\n".join(lines), ok
 
     async def timed(self, run: Callable[[], Awaitable[tuple[float, int]]]) -> tuple[float, int]:
         await self.fresh_windows()
@@ -177,14 +213,28 @@ async def run(url: str, token: str, rounds: int, latency_ms: int) -> str:
         print(f"  concurrent {ms(conc_t)}  speed-up {modelled:.2f}x")
         print(f"leads_concurrent_speedup: {plain:.2f}x plain loopback, {modelled:.2f}x with a "
               f"modelled {latency_ms} ms round trip (the goal is judged on the latter)")
+        report, within = bench.cost_report()
+        print("leads cost per listing (sandbox /_sandbox/stats; every run of the mode):")
+        print(report)
+        pages = -(-leads // 500)
+        rounds = 1 + -(-(pages - 1) // 2)
+        print(f"  with one spare page and no total known, {pages} pages need at least {rounds} "
+              f"round trips (the first alone, then two at a time): the best speed-up is "
+              f"{pages / rounds:.2f}x")
+        if not within:
+            print("FAILED: concurrent windows spent more than one request over sequential "
+                  "paging", file=sys.stderr)
 
         limited = await bench.rate_limited()
         print(f"429 answers over the whole benchmark: {limited}")
         if limited:
             print("FAILED: the client earned 429s", file=sys.stderr)
         ratio = max(LISTING_GOAL / listing_ratio, SPEEDUP_GOAL / modelled)
+        seq_requests = min(r for r, _, _ in bench.costs["sequential"])
+        conc_requests = max(r for r, _, _ in bench.costs["concurrent"])
         return (f"listing_ratio={listing_ratio:.3f} leads_concurrent_speedup={modelled:.2f} "
-                f"(latency_ms={latency_ms}) "
+                f"(latency_ms={latency_ms}) leads_requests sequential={seq_requests} "
+                f"concurrent={conc_requests} "
                 f"ratio_to_limit={ratio:.3f}")
     finally:
         await bench.admin.aclose()
