@@ -287,14 +287,17 @@ class PipedriveClient:
                 archived: bool = False) -> AsyncIterator[JSON]:
         """Every record of a list, page by page (500 per page), never one twice. ``filters``
         must be among the list's filters (a saved ``filter_id`` beside filters it would
-        override is refused); more than 100 ``ids`` are fetched 100 at a time. ``params``
+        override is refused); more than 100 ``ids`` are fetched 100 at a time, and an empty
+        ``ids`` gives no records (nothing is sent). ``params``
         pass through (sorting, include_fields, …). ``archived`` lists the archived records
         (deals, leads). ``concurrent`` fetches v1 offset windows ahead (at most one page
         more than paging one after the other)."""
         listing = resource(name).listing(archived=archived)
-        given = pages.check_filters(listing, filters)
-        ids = pages.check_ids(listing, given)
+        given = pages.check_filters(listing, filters, params)
         query = {**(params or {}), **given}
+        ids = pages.check_ids(listing, query)
+        if ids == []:
+            return paging.nothing()  # no ids, no records (``ids=`` would list them all)
         if ids is not None and len(ids) > pages.MAX_IDS:
             return paging.iter_chunks(self, listing, query, ids, chunk=pages.MAX_IDS)
         return paging.iterate(self, listing, query, concurrent=concurrent)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import inspect
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,10 @@ from explorer.api.tokencheck import credential_problem
 
 PIPEDRIVE_OAUTH_URL = "https://oauth.pipedrive.com"
 PIPEDRIVE_API_SUFFIX = ".pipedrive.com"
+# A company's API host: DNS labels (letters, digits, inner hyphens) below pipedrive.com. A
+# looser match would take "evil.com\.pipedrive.com" or a host with a space or a tab, which
+# are no host names.
+_PIPEDRIVE_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+pipedrive\.com")
 OpenUrl = Callable[[str], Awaitable[Any] | Any]
 """Shows a URL to the user: ``webbrowser.open`` in the app (run in a worker thread, as it may
 block); tests pass a coroutine function that plays the browser."""
@@ -155,6 +160,10 @@ def api_domain_problem(api_domain: str, oauth_url: str) -> str | None:
     host), and, for an app configured against a sandbox on a loopback host, that sandbox's
     own origin (scheme, host and port of ``oauth_url``). Anything else could send the
     token to a host that is not Pipedrive's."""
+    if any(not "\x21" <= char <= "\x7e" for char in api_domain):
+        # urlsplit drops tabs and line breaks before parsing: check what will be used.
+        return ("the token response's api_domain holds spaces, control or non-ASCII "
+                "characters; the token is not sent there")
     try:
         scheme, host, port = _origin(api_domain)
         parts = urlsplit(api_domain)
@@ -162,8 +171,7 @@ def api_domain_problem(api_domain: str, oauth_url: str) -> str | None:
         return "the token response's api_domain is not a valid URL; the token is not sent there"
     if not host or parts.query or parts.fragment or parts.username or parts.path not in ("", "/"):
         return "the token response's api_domain is not a plain origin; the token is not sent there"
-    if scheme == "https" and port == 443 and host.endswith(PIPEDRIVE_API_SUFFIX) \
-            and len(host) > len(PIPEDRIVE_API_SUFFIX):
+    if scheme == "https" and port == 443 and _PIPEDRIVE_HOST.fullmatch(host):
         return None
     oauth_scheme, oauth_host, oauth_port = _origin(oauth_url)
     # A sandbox on loopback: its own origin (127.0.0.1, [::1] and localhost are one machine).

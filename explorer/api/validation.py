@@ -89,6 +89,8 @@ def validate(field: Field, value: Any) -> Any:
     wanted = schema_type(field)
     if wanted == "boolean":
         return _flag(field, value)
+    if field.key == "lead_id" and not field.is_custom:
+        return _lead_id(field, value)  # the catalog types it as text; it is a lead's UUID
     if wanted in ("integer", "number") and field.type in _TEXT_TYPES:
         # The spec's body takes a number where the catalog says text (a product's category).
         if not _number(value):
@@ -290,11 +292,20 @@ def _range(field: Field, value: Any) -> JSON:
     return {"start": check(field, start), "end": None if end is None else check(field, end)}
 
 
+def _lead_id(field: Field, value: Any) -> str:
+    """A lead id: a UUID as Pipedrive writes them (any other text is no lead)."""
+    try:
+        checked = resource("leads").check_id(value)
+    except ValueError:
+        raise _fail(field, "the id of a lead (a UUID such as "
+                           "8b967fe2-01c4-4cbc-8345-995d0c987715)", value) from None
+    return str(checked)
+
+
 def _reference(field: Field, value: Any) -> Any:
     if field.type == "lead":
-        if isinstance(value, str):
-            return value
-    elif isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return _lead_id(field, value)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     raise _fail(field, f"the id of a {field.type}", value)
 
@@ -304,7 +315,8 @@ def _visible_to(field: Field, value: Any) -> Any:
         number = int(value)
     except (TypeError, ValueError):
         number = 0
-    if isinstance(value, bool) or number not in VISIBLE_TO:
+    fractional = isinstance(value, float) and value != number  # 3.7 is no group, not 3
+    if isinstance(value, bool) or fractional or number not in VISIBLE_TO:
         raise _fail(field, "a visibility group (1 owner only, 3 owner's group, 5 owner's "
                            "group and sub-groups, 7 entire company)", value)
     # v1 resources take it as text ("3"), v2 as a number.

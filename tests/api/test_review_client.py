@@ -1,0 +1,200 @@
+"""Regression tests for gaps a review of issue 7's client side found (each failed before its fix).
+
+- An empty ``ids`` filter listed every record (``ids=`` is no filter to the API): a bulk edit
+  of an empty selection would have edited the whole account.
+- ``filter_id`` overriding other filters, and the 100-id cap, were checked on ``filters`` only;
+  the same keys passed as ``params`` went out unchecked.
+- ``api_domain`` took any host name ending in ``.pipedrive.com``, even ones that are no host
+  names (a backslash, a space, a percent sign).
+- A visibility group of 3.7 was sent as 3; an activity's ``lead_id`` took any text.
+- ``Page``, ``PageHandle``, ``SearchResult``, ``NameCache`` and the related lists were not
+  exported from ``explorer.api``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from explorer.api import ApiTokenProvider, ClientConfig, FieldCatalog, PipedriveClient
+from explorer.api.errors import InvalidValue
+from explorer.api.oauth import api_domain_problem
+from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
+from explorer.sandbox.store import Store
+
+LISTED = ("COALESCE(is_archived, 0) = 0", ())
+ARCHIVED = ("COALESCE(is_archived, 0) = 1", ())
+
+
+class Recording(httpx.AsyncBaseTransport):
+    """The sandbox's transport, keeping every request URL that went through it."""
+
+    def __init__(self, app: SandboxApp) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.urls: list[httpx.URL] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.urls.append(request.url)
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.fixture
+def recording(app: SandboxApp) -> Recording:
+    return Recording(app)
+
+
+@pytest.fixture
+async def wired(recording: Recording, config: ClientConfig) -> AsyncIterator[PipedriveClient]:
+    async with PipedriveClient(replace(config, transport=recording),
+                               ApiTokenProvider(DEFAULT_TOKEN)) as client:
+        yield client
+
+
+# ---------------------------------------------------------------------- ids and saved filters
+
+
+@pytest.mark.parametrize("empty", [[], (), "", " , "])
+@pytest.mark.parametrize("archived", [False, True])
+async def test_an_empty_ids_filter_gives_no_records_and_sends_nothing(
+    wired: PipedriveClient, recording: Recording, empty: object, archived: bool
+) -> None:
+    filters = {"ids": empty}
+    assert [d async for d in wired.iterate("deals", filters=filters, archived=archived)] == []
+    assert await wired.snapshot_ids("deals", filters, archived=archived) == []
+    page = await wired.fetch_page("deals", filters, archived=archived)
+    assert page.records == () and not page.more and page.handle is None
+    # Through the pass-through params as well.
+    assert [d async for d in wired.iterate("deals", params={"ids": empty})] == []
+    assert (await wired.fetch_page("deals", params={"ids": empty})).records == ()
+    assert recording.urls == []
+
+
+async def test_a_saved_filter_is_checked_whether_it_comes_in_filters_or_params(
+    wired: PipedriveClient, recording: Recording
+) -> None:
+    with pytest.raises(ValueError, match=r"filter_id.*overrides owner_id"):
+        wired.iterate("deals", filters={"filter_id": 1}, params={"owner_id": 1})
+    with pytest.raises(ValueError, match=r"filter_id.*overrides owner_id"):
+        wired.iterate("deals", filters={"owner_id": 1}, params={"filter_id": 1})
+    with pytest.raises(ValueError, match=r"filter_id.*overrides status"):
+        await wired.fetch_page("deals", params={"filter_id": 1, "status": "open"})
+    with pytest.raises(ValueError, match=r"filter_id.*overrides ids"):
+        await wired.snapshot_ids("deals", {"filter_id": 1}, params={"ids": [1, 2]})
+    assert recording.urls == []
+    # None is no value: nothing is overridden.
+    page = await wired.fetch_page("deals", {"filter_id": 1}, params={"owner_id": None})
+    assert page.records
+
+
+async def test_the_100_id_cap_holds_for_ids_passed_as_params(
+    wired: PipedriveClient, recording: Recording, store: Store
+) -> None:
+    wanted = [d["id"] for d in store.select("deals", [LISTED], limit=150)]
+    assert len(wanted) == 150
+    with pytest.raises(ValueError, match="at most 100 ids per request, got 101"):
+        await wired.fetch_page("deals", params={"ids": wanted[:101]})
+    assert recording.urls == []
+    got = [d["id"] async for d in wired.iterate("deals", params={"ids": wanted})]
+    assert sorted(got) == sorted(wanted)
+    sent = [len(url.params["ids"].split(",")) for url in recording.urls]
+    assert sent and max(sent) <= 100 and sum(sent) == 150
+
+
+async def test_archived_records_come_by_ids_too(wired: PipedriveClient, store: Store) -> None:
+    wanted = sorted(d["id"] for d in store.select("deals", [ARCHIVED], limit=5))
+    assert len(wanted) == 5
+    got = await wired.snapshot_ids("deals", {"ids": wanted}, archived=True)
+    assert sorted(got) == wanted
+
+
+# ---------------------------------------------------------------------- api_domain
+
+
+@pytest.mark.parametrize("api_domain", [
+    "https://evil.example\\.pipedrive.com",
+    "https://evil.example%2f.pipedrive.com",
+    "https://evil.example .pipedrive.com",
+    "https://evil.example\t.pipedrive.com",
+    "https://-acme.pipedrive.com",
+    "https://acme..pipedrive.com",
+    "https://acme_x.pipedrive.com",
+])
+def test_an_api_domain_that_is_no_host_name_is_refused(api_domain: str) -> None:
+    problem = api_domain_problem(api_domain, "https://oauth.pipedrive.com")
+    assert problem is not None and "not sent there" in problem
+
+
+@pytest.mark.parametrize("api_domain", [
+    "https://acme.pipedrive.com", "https://acme-2.eu.pipedrive.com", "https://ACME.pipedrive.com",
+    "https://a1.pipedrive.com:443",
+])
+def test_company_api_domains_are_accepted(api_domain: str) -> None:
+    assert api_domain_problem(api_domain, "https://oauth.pipedrive.com") is None
+
+
+# ---------------------------------------------------------------------- write validation
+
+
+@pytest.fixture
+async def catalog(client: PipedriveClient) -> FieldCatalog:
+    catalog = FieldCatalog(client)
+    assert await catalog.load("deals", "leads", "activities") == {}
+    return catalog
+
+
+@pytest.mark.parametrize("value", [3.7, 6.5, 1.0000001])
+async def test_a_fractional_visibility_group_is_refused(catalog: FieldCatalog,
+                                                        value: float) -> None:
+    with pytest.raises(InvalidValue, match="visibility group"):
+        catalog.validate("deals", "visible_to", value)
+
+
+async def test_a_whole_visibility_group_is_sent_as_the_spec_types_it(
+    catalog: FieldCatalog,
+) -> None:
+    # v2 deals: an integer; v1 leads: text.
+    assert catalog.validate("deals", "visible_to", 3.0) == 3
+    assert catalog.validate("deals", "visible_to", "5") == 5
+    assert catalog.validate("leads", "visible_to", 7) == "7"
+
+
+@pytest.mark.parametrize("value", ["abc", "8b967fe2-01c4-4cbc-8345", 7,
+                                   "{8b967fe2-01c4-4cbc-8345-995d0c987715}"])
+async def test_an_activity_lead_id_must_be_a_lead_uuid(catalog: FieldCatalog,
+                                                       value: object) -> None:
+    with pytest.raises(InvalidValue, match="the id of a lead"):
+        catalog.write_body("activities", {"lead_id": value})
+
+
+async def test_an_activity_is_linked_to_a_lead_by_its_uuid(
+    client: PipedriveClient, catalog: FieldCatalog, store: Store
+) -> None:
+    lead_id = str(store.select("leads", limit=1)[0]["id"])
+    activity = store.select("activities", limit=1)[0]
+    body = catalog.write_body("activities", {"lead_id": lead_id})
+    assert body == {"lead_id": lead_id}
+    updated = await client.update("activities", activity["id"], body)
+    assert updated["lead_id"] == lead_id
+
+
+# ---------------------------------------------------------------------- what the window imports
+
+
+async def test_the_window_finds_pages_search_names_and_related_lists_in_the_package(
+    client: PipedriveClient,
+) -> None:
+    import explorer.api as api
+
+    for name in ("Page", "PageHandle", "SearchResult", "NameCache", "RELATED", "RelatedList",
+                 "related_list"):
+        assert name in api.__all__, name
+    page = await client.fetch_page("deals", page_size=5)
+    assert isinstance(page, api.Page) and isinstance(page.handle, api.PageHandle)
+    found = await client.search("an", item_types="person")
+    assert isinstance(found, api.SearchResult)
+    assert api.related_list("deals", "products") is api.RELATED["deals"]["products"]
+    assert isinstance(api.RELATED["deals"]["products"], api.RelatedList)
+    assert api.NameCache(client).resolve("user", 1) is None  # nothing fetched yet
