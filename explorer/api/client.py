@@ -413,22 +413,35 @@ def _query(params: Params | None, operation: str = "") -> dict[str, str]:
 
 def _encode(body: Any, method: str, path: str) -> bytes:
     """The JSON body, refused before sending when JSON cannot carry a value: NaN and
-    ±Infinity would go out as invalid JSON (and an idempotent write be retried for nothing)."""
+    ±Infinity would go out as invalid JSON (and an idempotent write be retried for nothing);
+    a date, bytes or another object has no JSON form, and ``json`` would raise a bare
+    ``TypeError`` outside the error tree."""
     try:
         return jsonlib.dumps(body, separators=(",", ":"), allow_nan=False).encode()
-    except ValueError as exc:
-        where = _non_finite(body)
+    except (ValueError, TypeError) as exc:
+        where = _unsendable(body)
         if where is None:
             raise InvalidValue("body", f"{method} {path}: the body cannot be sent as JSON "
                                        f"({exc}); nothing was sent") from None
         key, value = where
-        raise InvalidValue(key, f"{method} {path}: {key!r} is {value!r}, which JSON cannot "
-                                "carry; nothing was sent. Send a finite number (or None to "
-                                "clear the field)") from None
+        if isinstance(value, float):
+            raise InvalidValue(key, f"{method} {path}: {key!r} is {value!r}, which JSON "
+                                    "cannot carry; nothing was sent. Send a finite number (or "
+                                    "None to clear the field)") from None
+        kind = type(value).__name__
+        raise InvalidValue(key, f"{method} {path}: {key!r} holds a {kind} object, which JSON "
+                                "cannot carry; nothing was sent. Send text (a date as "
+                                "'2025-01-31'), a number, true/false, a list or an object; "
+                                "FieldCatalog.write_body gives each field the form the API "
+                                "takes") from None
 
 
-def _non_finite(value: Any, at: str = "") -> tuple[str, float] | None:
-    """Where the first NaN or infinity of a JSON body is (``custom_fields.budget``)."""
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _unsendable(value: Any, at: str = "") -> tuple[str, Any] | None:
+    """Where the first value JSON cannot carry is (``custom_fields.budget``): NaN or an
+    infinity, or an object of no JSON type."""
     if isinstance(value, float) and not math.isfinite(value):
         return at or "body", value
     items: Any = ()
@@ -436,8 +449,10 @@ def _non_finite(value: Any, at: str = "") -> tuple[str, float] | None:
         items = ((f"{at}.{k}" if at else str(k), v) for k, v in value.items())
     elif isinstance(value, list | tuple):
         items = ((f"{at}[{i}]", v) for i, v in enumerate(value))
+    elif not isinstance(value, _JSON_SCALARS):
+        return at or "body", value
     for key, item in items:
-        found = _non_finite(item, key)
+        found = _unsendable(item, key)
         if found is not None:
             return found
     return None

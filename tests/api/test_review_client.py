@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -198,3 +200,23 @@ async def test_the_window_finds_pages_search_names_and_related_lists_in_the_pack
     assert api.related_list("deals", "products") is api.RELATED["deals"]["products"]
     assert isinstance(api.RELATED["deals"]["products"], api.RelatedList)
     assert api.NameCache(client).resolve("user", 1) is None  # nothing fetched yet
+
+
+# ---------------------------------------------------------------------- bodies
+
+
+@pytest.mark.parametrize(("body", "where", "kind"), [
+    ({"expected_close_date": date(2025, 1, 31)}, "expected_close_date", "date"),
+    ({"custom_fields": {"f": datetime(2025, 1, 31, tzinfo=UTC)}}, "custom_fields.f", "datetime"),
+    ({"label_ids": [1, b"2"]}, "label_ids[1]", "bytes"),
+    ({"title": Decimal("1.5")}, "title", "Decimal"),
+])
+async def test_a_body_value_json_cannot_carry_is_refused_in_the_error_tree(
+    wired: PipedriveClient, recording: Recording, body: dict[str, object], where: str,
+    kind: str,
+) -> None:
+    """It was a bare ``TypeError`` from ``json`` (not a ``PipedriveError``)."""
+    with pytest.raises(InvalidValue, match=f"holds a {kind} object.*nothing was sent") as caught:
+        await wired.update("deals", 1, body)
+    assert caught.value.field == where
+    assert recording.urls == []
