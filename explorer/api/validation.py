@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from functools import cache
 from importlib import resources as package_files
 from typing import TYPE_CHECKING, Any
@@ -172,7 +172,7 @@ def _by_type(field: Field, value: Any) -> Any:
             raise _fail(field, "at least one option (send None to clear it)", value)
         return list(dict.fromkeys(field.option_id(v) for v in value))
     if ftype == "date":
-        return _date(field, value)
+        return _timestamp(field, value) if _is_timestamp(field) else _date(field, value)
     if ftype == "time":
         return _time(field, value)
     if ftype in ("daterange", "timerange"):
@@ -268,6 +268,34 @@ def _date(field: Field, value: Any) -> str:
         except ValueError:
             pass
     raise _fail(field, "a date YYYY-MM-DD", value)
+
+
+def _is_timestamp(field: Field) -> bool:
+    """A built-in v2 ``*_time`` the catalog types as a date (a deal's ``won_time``,
+    ``lost_time``, ``close_time``): the API writes and documents a date and time
+    (``2021-01-01T00:00:00Z``), not a date."""
+    return (not field.is_custom and field.key.endswith("_time")
+            and resource(field.resource).version == "v2")
+
+
+def _timestamp(field: Field, value: Any) -> str:
+    """RFC 3339 in UTC (``2025-01-31T10:20:30Z``) from an aware datetime or RFC 3339 text;
+    a date alone passes as ``YYYY-MM-DD``."""
+    expected = "a date and time with its offset, 2025-01-31T10:20:30Z (or a date YYYY-MM-DD)"
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    moment = value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text).isoformat()
+            moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
+        except ValueError:
+            raise _fail(field, expected, value) from None
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        raise _fail(field, expected, value)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _time(field: Field, value: Any) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import httpx
@@ -220,3 +220,47 @@ async def test_a_body_value_json_cannot_carry_is_refused_in_the_error_tree(
         await wired.update("deals", 1, body)
     assert caught.value.field == where
     assert recording.urls == []
+
+
+# ---------------------------------------------------------------------- v2 timestamps
+
+
+async def test_a_won_time_read_from_the_api_can_be_written_back(
+    client: PipedriveClient, catalog: FieldCatalog, store: Store
+) -> None:
+    """v2 documents ``won_time`` as a date and time (``2021-01-01T00:00:00Z``) and answers it
+    so; the catalog types it ``date``, and validation refused anything but YYYY-MM-DD."""
+    won, other = store.select("deals", [("status = ?", ("won",)), LISTED], limit=2)
+    read = (await client.get("deals", won["id"]))["won_time"]
+    assert len(read) == 20 and read.endswith("Z")  # as the spec's example writes it
+    body = catalog.write_body("deals", {"Won time": read})
+    assert body == {"won_time": read}
+    assert (await client.update("deals", other["id"], body))["won_time"] == read
+
+
+@pytest.mark.parametrize(("value", "sent"), [
+    (datetime(2025, 1, 31, 12, 20, 30, 999, tzinfo=timezone(timedelta(hours=2))),
+     "2025-01-31T10:20:30Z"),
+    ("2025-01-31T12:20:30+02:00", "2025-01-31T10:20:30Z"),
+    ("2025-01-31T10:20:30z", "2025-01-31T10:20:30Z"),
+    ("2025-01-31", "2025-01-31"),
+    (date(2025, 1, 31), "2025-01-31"),
+])
+async def test_v2_timestamps_go_out_as_rfc_3339_in_utc(catalog: FieldCatalog, value: object,
+                                                       sent: str) -> None:
+    for key in ("won_time", "lost_time", "close_time"):
+        assert catalog.validate("deals", key, value) == sent
+
+
+@pytest.mark.parametrize("value", [datetime(2025, 1, 31, 10, 20), "2025-01-31 10:20:30",
+                                   "2025-01-31T10:20:30", "yesterday", 1738318830])
+async def test_a_timestamp_without_its_offset_is_refused(catalog: FieldCatalog,
+                                                         value: object) -> None:
+    with pytest.raises(InvalidValue, match=r"Won time.*2025-01-31T10:20:30Z"):
+        catalog.validate("deals", "won_time", value)
+
+
+async def test_dates_stay_dates(catalog: FieldCatalog) -> None:
+    assert catalog.validate("deals", "expected_close_date", date(2025, 1, 31)) == "2025-01-31"
+    with pytest.raises(InvalidValue, match="YYYY-MM-DD"):
+        catalog.validate("deals", "expected_close_date", "2025-01-31T10:20:30Z")
