@@ -166,11 +166,7 @@ def _by_type(field: Field, value: Any) -> Any:
             return value  # built-in flags (is_archived) are booleans in the API
         return field.option_id(value)
     if ftype == "set":
-        if isinstance(value, str | int) or not isinstance(value, list | tuple | set | frozenset):
-            value = [value]
-        if not value:
-            raise _fail(field, "at least one option (send None to clear it)", value)
-        return list(dict.fromkeys(field.option_id(v) for v in value))
+        return _set(field, value)
     if ftype == "date":
         return _timestamp(field, value) if _is_timestamp(field) else _date(field, value)
     if ftype == "time":
@@ -188,6 +184,31 @@ def _by_type(field: Field, value: Any) -> Any:
     if ftype == "visible_to":
         return _visible_to(field, value)
     return value
+
+
+def _set(field: Field, value: Any) -> list[Any]:
+    """Option ids. A built-in list (``label_ids``) is cleared with ``[]``, as the API writes
+    it; a custom set is cleared with None (Pipedrive refuses ``[]``). v1 writes a set's ids
+    as one text, ``"143,147"``: taken apart when it is not itself a label."""
+    if isinstance(value, str) and "," in value and _comma_ids(field, value) is not None:
+        value = _comma_ids(field, value)
+    if isinstance(value, str | int) or not isinstance(value, list | tuple | set | frozenset):
+        value = [value]
+    if not value:
+        if not field.is_custom and schema_type(field) == "array":
+            return []
+        raise _fail(field, "at least one option (send None to clear it)", value)
+    return list(dict.fromkeys(field.option_id(v) for v in value))
+
+
+def _comma_ids(field: Field, text: str) -> list[str] | None:
+    """``"143,147"`` as ``["143", "147"]`` if every part is an option id and the whole is no
+    option's label; else None."""
+    if any(o.label.casefold() == text.casefold() for o in field.options):
+        return None
+    parts = [part.strip() for part in text.split(",")]
+    ids = {str(o.id) for o in field.options}
+    return parts if parts and all(part in ids for part in parts) else None
 
 
 def _contacts(field: Field, value: Any, limit: int) -> list[JSON]:

@@ -264,3 +264,56 @@ async def test_dates_stay_dates(catalog: FieldCatalog) -> None:
     assert catalog.validate("deals", "expected_close_date", date(2025, 1, 31)) == "2025-01-31"
     with pytest.raises(InvalidValue, match="YYYY-MM-DD"):
         catalog.validate("deals", "expected_close_date", "2025-01-31T10:20:30Z")
+
+
+# ---------------------------------------------------------------------- values read, written back
+
+
+async def test_a_deal_without_labels_can_be_written_back(
+    client: PipedriveClient, catalog: FieldCatalog, store: Store
+) -> None:
+    """The API answers ``label_ids: []`` for a deal without labels; writing that back (a bulk
+    edit copying a value) was refused as "at least one option"."""
+    labelled = await anext(d async for d in client.iterate("deals") if d.get("label_ids"))
+    unlabelled = await anext(d async for d in client.iterate("deals") if d.get("label_ids") == [])
+    body = catalog.write_body("deals", {"label_ids": unlabelled["label_ids"]})
+    assert body == {"label_ids": []}
+    assert (await client.update("deals", labelled["id"], body))["label_ids"] == []
+    assert (await client.get("deals", labelled["id"]))["label_ids"] == []
+
+
+async def test_a_custom_set_is_still_cleared_with_none_not_an_empty_list(
+    catalog: FieldCatalog,
+) -> None:
+    with pytest.raises(InvalidValue, match="at least one option"):
+        catalog.validate("deals", "Products of interest", [])
+    assert catalog.validate("deals", "Products of interest", None) is None
+
+
+async def test_a_v1_set_value_as_read_can_be_written_back(
+    client: PipedriveClient, catalog: FieldCatalog
+) -> None:
+    """v1 leads carry a set's option ids as one text (``"143,147"``)."""
+    field = catalog.field("leads", "Products of interest")
+    lead = await anext(x async for x in client.iterate("leads")
+                if isinstance(x.get(field.key), str) and "," in x[field.key])
+    other = await anext(x async for x in client.iterate("leads") if x["id"] != lead["id"])
+    ids = lead[field.key].split(",")
+    assert {str(o.id) for o in field.options} >= set(ids)
+    body = catalog.write_body("leads", {field.key: lead[field.key]})
+    assert body == {field.key: ",".join(ids)}
+    updated = await client.update("leads", other["id"], body)
+    assert sorted(updated[field.key].split(",")) == sorted(ids)
+
+
+def test_a_label_with_a_comma_is_a_label_not_two_ids() -> None:
+    from explorer.api.fields import Field, Option
+    from explorer.api.validation import validate
+
+    field = Field("deals", "c" * 40, "Kinds", "set", True, True,
+                  (Option(1, "A,B"), Option(2, "C"), Option(3, "1,2")))
+    assert validate(field, "A,B") == [1]
+    assert validate(field, "1,2") == [3]  # a label first
+    assert validate(field, "2, 1") == [2, 1]
+    with pytest.raises(InvalidValue, match="not one of its options"):
+        validate(field, "2,9")
