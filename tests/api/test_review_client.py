@@ -317,3 +317,25 @@ def test_a_label_with_a_comma_is_a_label_not_two_ids() -> None:
     assert validate(field, "2, 1") == [2, 1]
     with pytest.raises(InvalidValue, match="not one of its options"):
         validate(field, "2,9")
+
+
+async def test_options_as_v2_answers_them_with_labels_can_be_written_back(
+    client: PipedriveClient, catalog: FieldCatalog
+) -> None:
+    """With ``include_option_labels`` v2 answers enum and set values as ``{id, label}``;
+    validation refused them as "not one of its options"."""
+    source = catalog.field("deals", "Deal source")
+    interest = catalog.field("deals", "Products of interest")
+    deal = await anext(
+        d async for d in client.iterate("deals", params={"include_option_labels": True})
+        if (d.get("custom_fields") or {}).get(source.key)
+        and (d.get("custom_fields") or {}).get(interest.key))
+    values = deal["custom_fields"]
+    assert isinstance(values[source.key], dict) and "label" in values[source.key]
+    body = catalog.write_body("deals", {source.key: values[source.key],
+                                        interest.key: values[interest.key]})
+    assert body == {"custom_fields": {source.key: values[source.key]["id"],
+                                      interest.key: [o["id"] for o in values[interest.key]]}}
+    other = await anext(d async for d in client.iterate("deals") if d["id"] != deal["id"])
+    updated = await client.update("deals", other["id"], body)
+    assert updated["custom_fields"] == {**updated["custom_fields"], **body["custom_fields"]}
