@@ -81,6 +81,11 @@ def check_ids(listing: Listing, filters: Mapping[str, Any]) -> list[Any] | None:
         return None
     if isinstance(ids, str):
         return [i for i in (part.strip() for part in ids.split(",")) if i]
+    if isinstance(ids, int) and not isinstance(ids, bool):
+        return [ids]  # one id
+    if not isinstance(ids, list | tuple | set | frozenset):
+        raise ValueError(f"{listing.what}: ids takes a list of ids (or one id), got "
+                         f"{type(ids).__name__} {ids!r}")
     return list(ids)
 
 

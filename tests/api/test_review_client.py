@@ -339,3 +339,15 @@ async def test_options_as_v2_answers_them_with_labels_can_be_written_back(
     other = await anext(d async for d in client.iterate("deals") if d["id"] != deal["id"])
     updated = await client.update("deals", other["id"], body)
     assert updated["custom_fields"] == {**updated["custom_fields"], **body["custom_fields"]}
+
+
+async def test_ids_may_be_one_id_and_nothing_else(wired: PipedriveClient,
+                                                  recording: Recording) -> None:
+    """``ids=5`` raised a bare ``TypeError`` ('int' object is not iterable)."""
+    assert [r["id"] for r in (await wired.fetch_page("deals", {"ids": 5})).records] == [5]
+    assert [r["id"] async for r in wired.iterate("deals", filters={"ids": 5})] == [5]
+    sent = len(recording.urls)
+    for bad in (5.0, True, {"a": 1}):
+        with pytest.raises(ValueError, match="ids takes a list of ids"):
+            await wired.fetch_page("deals", {"ids": bad})
+    assert len(recording.urls) == sent
