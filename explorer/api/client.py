@@ -373,9 +373,9 @@ class PipedriveClient:
         env = await self.request("DELETE", res.version, path, what_to_check=check)
         return env.data
 
-    async def search(self, term: str, *, item_types: str | Iterable[str] = (),
-                     fields: str | Iterable[str] = (), exact_match: bool = False,
-                     related: bool = False, include_fields: str | Iterable[str] = (),
+    async def search(self, term: str, *, item_types: str | Iterable[str] | None = (),
+                     fields: str | Iterable[str] | None = (), exact_match: bool = False,
+                     related: bool = False, include_fields: str | Iterable[str] | None = (),
                      limit: int = searching.ITEM_LIMIT,
                      cursor: str | None = None) -> searching.SearchResult:
         """One page of ``/api/v2/itemSearch``: items, related items (``related``: leads and
@@ -388,8 +388,8 @@ class PipedriveClient:
         return searching.SearchResult.from_answer(env.data, env.additional_data)
 
     async def search_entity(self, name: str | Resource, term: str, *,
-                            fields: str | Iterable[str] = (), exact_match: bool = False,
-                            include_fields: str | Iterable[str] = (),
+                            fields: str | Iterable[str] | None = (), exact_match: bool = False,
+                            include_fields: str | Iterable[str] | None = (),
                             limit: int = searching.ITEM_LIMIT, cursor: str | None = None,
                             **filters: Any) -> searching.SearchResult:
         """One page of a resource's own v2 search (``/deals/search`` with ``person_id``,

@@ -351,3 +351,22 @@ async def test_ids_may_be_one_id_and_nothing_else(wired: PipedriveClient,
         with pytest.raises(ValueError, match="ids takes a list of ids"):
             await wired.fetch_page("deals", {"ids": bad})
     assert len(recording.urls) == sent
+
+
+# ---------------------------------------------------------------------- search arguments
+
+
+async def test_search_choices_may_be_none_and_nothing_else_slips_out_of_the_tree(
+    wired: PipedriveClient, recording: Recording
+) -> None:
+    """``item_types=None`` (no choice) raised a bare ``TypeError``."""
+    plain = await wired.search("an")
+    for name in ("item_types", "fields", "include_fields"):
+        found = await wired.search("an", **{name: None})
+        assert [e["item"]["id"] for e in found] == [e["item"]["id"] for e in plain]
+    by_entity = await wired.search_entity("deals", "an", fields=None, include_fields=None)
+    assert len(by_entity) == len(await wired.search_entity("deals", "an"))
+    sent = len(recording.urls)
+    with pytest.raises(InvalidValue, match="item_types as one value or a list"):
+        await wired.search("an", item_types=5)  # type: ignore[arg-type]
+    assert len(recording.urls) == sent
