@@ -128,7 +128,8 @@ async def fetch_page(client: PipedriveClient, listing: Listing,
     """One page of ``listing`` (see the module docstring). With ``after``, ``filters``,
     ``sort`` and ``params`` must be left out or be the handle's own: a handle goes on with
     the list it came from."""
-    if isinstance(page_size, bool) or not 1 <= page_size <= listing.max_page:
+    if (isinstance(page_size, bool) or not isinstance(page_size, int)
+            or not 1 <= page_size <= listing.max_page):
         raise ValueError(f"{listing.what}: page_size must be 1 to {listing.max_page}, got "
                          f"{page_size!r}")
     handle = first_handle(listing, filters, sort, params)

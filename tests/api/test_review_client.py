@@ -370,3 +370,13 @@ async def test_search_choices_may_be_none_and_nothing_else_slips_out_of_the_tree
     with pytest.raises(InvalidValue, match="item_types as one value or a list"):
         await wired.search("an", item_types=5)  # type: ignore[arg-type]
     assert len(recording.urls) == sent
+
+
+@pytest.mark.parametrize("size", ["50", 50.0, None])
+async def test_a_page_size_that_is_no_whole_number_is_refused_clearly(
+    wired: PipedriveClient, recording: Recording, size: object
+) -> None:
+    """``page_size="50"`` raised a bare ``TypeError`` from the range check."""
+    with pytest.raises(ValueError, match="page_size must be 1 to 500"):
+        await wired.fetch_page("deals", page_size=size)  # type: ignore[arg-type]
+    assert recording.urls == []
