@@ -52,6 +52,8 @@ OpenUrl = Callable[[str], Awaitable[Any] | Any]
 """Shows a URL to the user: ``webbrowser.open`` in the app (run in a worker thread, as it may
 block); tests pass a coroutine function that plays the browser."""
 _T = TypeVar("_T")
+_OPENER_GRACE_S = 2.0
+"""How long the sign-in waits, once the code is in, for ``open_url`` to return."""
 
 
 @dataclass(frozen=True)
@@ -297,9 +299,10 @@ async def sign_in(app: OAuthApp, open_url: OpenUrl, *, wait_s: float = 300.0,
     The redirect is awaited on ``app.redirect_uri`` (the same URI every time: the one
     registered for the app). ``open_url(url)`` shows Pipedrive's consent page (a coroutine
     function, or a plain one, which runs in a worker thread; the flow waits for the browser's
-    redirect either way, at most ``wait_s`` seconds). Raises ``AuthorizationFailed``
-    (the redirect URI's port is taken, cancelled, state mismatch, no answer) or the token
-    endpoint's errors (``OAuthRejected``, ``TransportError``).
+    redirect either way, at most ``wait_s`` seconds, and then for ``open_url`` to return at
+    most 2 s more: ``webbrowser.open`` may block until the browser is closed). Raises
+    ``AuthorizationFailed`` (the redirect URI's port is taken, cancelled, state mismatch, no
+    answer) or the token endpoint's errors (``OAuthRejected``, ``TransportError``).
     """
     state = secrets.token_urlsafe(32)
     redirect_uri = app.redirect_uri
@@ -307,14 +310,23 @@ async def sign_in(app: OAuthApp, open_url: OpenUrl, *, wait_s: float = 300.0,
         # A plain function (webbrowser.open) runs in a thread: it may block, and the
         # receiver must go on answering on this loop meanwhile.
         opener = asyncio.ensure_future(call_off_loop(open_url, app.authorize_url(state)))
+        opener.add_done_callback(_forget_outcome)
         try:
             code = await _code_or_opener_failure(receiver, opener, wait_s)
-            await opener
+            # The browser gets its page; but ``webbrowser.open`` may block until the browser
+            # is closed, and the sign-in does not wait for that.
+            await asyncio.wait({opener}, timeout=min(wait_s, _OPENER_GRACE_S))
         finally:
             if not opener.done():
-                opener.cancel()
+                opener.cancel()  # a worker thread runs on, unawaited
     return await token_request(app, {"grant_type": "authorization_code", "code": code,
                                      "redirect_uri": redirect_uri}, http=http)
+
+
+def _forget_outcome(future: asyncio.Future[Any]) -> None:
+    """Retrieve an opener's outcome nobody awaits any more (no "never retrieved" warning)."""
+    if not future.cancelled():
+        future.exception()
 
 
 async def call_off_loop(callback: Callable[[_T], Awaitable[Any] | Any], arg: _T) -> Any:

@@ -13,16 +13,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
-from explorer.api import ApiTokenProvider, ClientConfig, FieldCatalog, PipedriveClient
-from explorer.api.errors import InvalidValue
+from explorer.api import (
+    ApiTokenProvider,
+    ClientConfig,
+    FieldCatalog,
+    OAuthApp,
+    PipedriveClient,
+    sign_in,
+)
+from explorer.api.errors import InvalidValue, TransportError
 from explorer.api.oauth import api_domain_problem
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
 from explorer.sandbox.store import Store
@@ -380,3 +391,34 @@ async def test_a_page_size_that_is_no_whole_number_is_refused_clearly(
     with pytest.raises(ValueError, match="page_size must be 1 to 500"):
         await wired.fetch_page("deals", page_size=size)  # type: ignore[arg-type]
     assert recording.urls == []
+
+
+# ---------------------------------------------------------------------- sign-in
+
+
+async def test_sign_in_does_not_wait_for_a_browser_opener_that_keeps_blocking() -> None:
+    """``webbrowser.open`` may return only when the browser is closed: the sign-in awaited
+    ``open_url`` after the code had come, with no bound, so it never finished."""
+    release = threading.Event()
+    pages: list[int] = []
+
+    def open_and_keep_blocking(url: str) -> None:
+        query = parse_qs(urlsplit(url).query)
+        with httpx.Client(timeout=5) as browser:
+            page = browser.get(query["redirect_uri"][0],
+                               params={"code": "the-code", "state": query["state"][0]})
+            pages.append(page.status_code)
+        release.wait(60)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        redirect = f"http://127.0.0.1:{probe.getsockname()[1]}/callback"
+    # No OAuth server there: the code exchange that follows the redirect fails at once.
+    app = OAuthApp("client-id", "client-secret", oauth_url="http://127.0.0.1:9",
+                   redirect_uri=redirect)
+    try:
+        with pytest.raises(TransportError):
+            await asyncio.wait_for(sign_in(app, open_and_keep_blocking, wait_s=30), 20)
+    finally:
+        release.set()
+    assert pages == [200]
