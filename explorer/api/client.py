@@ -391,14 +391,17 @@ class PipedriveClient:
                 archived: bool = False) -> AsyncIterator[JSON]:
         """Every record of a list, page by page (500 per page), never one twice. ``filters``
         must be among the list's filters (a saved ``filter_id`` beside filters it would
-        override is refused); more than 100 ``ids`` are fetched 100 at a time. ``params``
+        override is refused); more than 100 ``ids`` are fetched 100 at a time, and an empty
+        ``ids`` gives no records (nothing is sent). ``params``
         pass through (sorting, include_fields, …). ``archived`` lists the archived records
         (deals, leads). ``concurrent`` fetches v1 offset windows ahead (at most one page
         more than paging one after the other)."""
         listing = resource(name).listing(archived=archived)
-        given = pages.check_filters(listing, filters)
-        ids = pages.check_ids(listing, given)
+        given = pages.check_filters(listing, filters, params)
         query = {**(params or {}), **given}
+        ids = pages.check_ids(listing, query)
+        if ids == []:
+            return paging.nothing()  # no ids, no records (``ids=`` would list them all)
         if ids is not None and len(ids) > pages.MAX_IDS:
             return paging.iter_chunks(self, listing, query, ids, chunk=pages.MAX_IDS)
         return paging.iterate(self, listing, query, concurrent=concurrent)
@@ -474,9 +477,9 @@ class PipedriveClient:
         env = await self.request("DELETE", res.version, path, what_to_check=check)
         return env.data
 
-    async def search(self, term: str, *, item_types: str | Iterable[str] = (),
-                     fields: str | Iterable[str] = (), exact_match: bool = False,
-                     related: bool = False, include_fields: str | Iterable[str] = (),
+    async def search(self, term: str, *, item_types: str | Iterable[str] | None = (),
+                     fields: str | Iterable[str] | None = (), exact_match: bool = False,
+                     related: bool = False, include_fields: str | Iterable[str] | None = (),
                      limit: int = searching.ITEM_LIMIT,
                      cursor: str | None = None) -> searching.SearchResult:
         """One page of ``/api/v2/itemSearch``: items, related items (``related``: leads and
@@ -489,8 +492,8 @@ class PipedriveClient:
         return searching.SearchResult.from_answer(env.data, env.additional_data)
 
     async def search_entity(self, name: str | Resource, term: str, *,
-                            fields: str | Iterable[str] = (), exact_match: bool = False,
-                            include_fields: str | Iterable[str] = (),
+                            fields: str | Iterable[str] | None = (), exact_match: bool = False,
+                            include_fields: str | Iterable[str] | None = (),
                             limit: int = searching.ITEM_LIMIT, cursor: str | None = None,
                             **filters: Any) -> searching.SearchResult:
         """One page of a resource's own v2 search (``/deals/search`` with ``person_id``,
@@ -514,22 +517,35 @@ def _query(params: Params | None, operation: str = "") -> dict[str, str]:
 
 def _encode(body: Any, method: str, path: str) -> bytes:
     """The JSON body, refused before sending when JSON cannot carry a value: NaN and
-    ±Infinity would go out as invalid JSON (and an idempotent write be retried for nothing)."""
+    ±Infinity would go out as invalid JSON (and an idempotent write be retried for nothing);
+    a date, bytes or another object has no JSON form, and ``json`` would raise a bare
+    ``TypeError`` outside the error tree."""
     try:
         return jsonlib.dumps(body, separators=(",", ":"), allow_nan=False).encode()
-    except ValueError as exc:
-        where = _non_finite(body)
+    except (ValueError, TypeError) as exc:
+        where = _unsendable(body)
         if where is None:
             raise InvalidValue("body", f"{method} {path}: the body cannot be sent as JSON "
                                        f"({exc}); nothing was sent") from None
         key, value = where
-        raise InvalidValue(key, f"{method} {path}: {key!r} is {value!r}, which JSON cannot "
-                                "carry; nothing was sent. Send a finite number (or None to "
-                                "clear the field)") from None
+        if isinstance(value, float):
+            raise InvalidValue(key, f"{method} {path}: {key!r} is {value!r}, which JSON "
+                                    "cannot carry; nothing was sent. Send a finite number (or "
+                                    "None to clear the field)") from None
+        kind = type(value).__name__
+        raise InvalidValue(key, f"{method} {path}: {key!r} holds a {kind} object, which JSON "
+                                "cannot carry; nothing was sent. Send text (a date as "
+                                "'2025-01-31'), a number, true/false, a list or an object; "
+                                "FieldCatalog.write_body gives each field the form the API "
+                                "takes") from None
 
 
-def _non_finite(value: Any, at: str = "") -> tuple[str, float] | None:
-    """Where the first NaN or infinity of a JSON body is (``custom_fields.budget``)."""
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _unsendable(value: Any, at: str = "") -> tuple[str, Any] | None:
+    """Where the first value JSON cannot carry is (``custom_fields.budget``): NaN or an
+    infinity, or an object of no JSON type."""
     if isinstance(value, float) and not math.isfinite(value):
         return at or "body", value
     items: Any = ()
@@ -537,8 +553,10 @@ def _non_finite(value: Any, at: str = "") -> tuple[str, float] | None:
         items = ((f"{at}.{k}" if at else str(k), v) for k, v in value.items())
     elif isinstance(value, list | tuple):
         items = ((f"{at}[{i}]", v) for i, v in enumerate(value))
+    elif not isinstance(value, _JSON_SCALARS):
+        return at or "body", value
     for key, item in items:
-        found = _non_finite(item, key)
+        found = _unsendable(item, key)
         if found is not None:
             return found
     return None

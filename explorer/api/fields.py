@@ -71,7 +71,11 @@ class Field:
         return None
 
     def option_id(self, value: Any) -> int | str:
-        """The option id for a label (case-insensitive) or an id; ``InvalidValue`` if none."""
+        """The option id for a label (case-insensitive), an id, or an option as v2 answers it
+        with ``include_option_labels`` (``{"id": 7, "label": "…"}``); ``InvalidValue`` if
+        none."""
+        if isinstance(value, Mapping) and "id" in value:
+            value = value["id"]
         for option in self.options:
             if isinstance(value, str) and option.label.casefold() == value.casefold():
                 return option.id

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import inspect
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,10 +44,16 @@ from explorer.api.tokencheck import credential_problem
 
 PIPEDRIVE_OAUTH_URL = "https://oauth.pipedrive.com"
 PIPEDRIVE_API_SUFFIX = ".pipedrive.com"
+# A company's API host: DNS labels (letters, digits, inner hyphens) below pipedrive.com. A
+# looser match would take "evil.com\.pipedrive.com" or a host with a space or a tab, which
+# are no host names.
+_PIPEDRIVE_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+pipedrive\.com")
 OpenUrl = Callable[[str], Awaitable[Any] | Any]
 """Shows a URL to the user: ``webbrowser.open`` in the app (run in a worker thread, as it may
 block); tests pass a coroutine function that plays the browser."""
 _T = TypeVar("_T")
+_OPENER_GRACE_S = 2.0
+"""How long the sign-in waits, once the code is in, for ``open_url`` to return."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,10 @@ def api_domain_problem(api_domain: str, oauth_url: str) -> str | None:
     host), and, for an app configured against a sandbox on a loopback host, that sandbox's
     own origin (scheme, host and port of ``oauth_url``). Anything else could send the
     token to a host that is not Pipedrive's."""
+    if any(not "\x21" <= char <= "\x7e" for char in api_domain):
+        # urlsplit drops tabs and line breaks before parsing: check what will be used.
+        return ("the token response's api_domain holds spaces, control or non-ASCII "
+                "characters; the token is not sent there")
     try:
         scheme, host, port = _origin(api_domain)
         parts = urlsplit(api_domain)
@@ -162,8 +173,7 @@ def api_domain_problem(api_domain: str, oauth_url: str) -> str | None:
         return "the token response's api_domain is not a valid URL; the token is not sent there"
     if not host or parts.query or parts.fragment or parts.username or parts.path not in ("", "/"):
         return "the token response's api_domain is not a plain origin; the token is not sent there"
-    if scheme == "https" and port == 443 and host.endswith(PIPEDRIVE_API_SUFFIX) \
-            and len(host) > len(PIPEDRIVE_API_SUFFIX):
+    if scheme == "https" and port == 443 and _PIPEDRIVE_HOST.fullmatch(host):
         return None
     oauth_scheme, oauth_host, oauth_port = _origin(oauth_url)
     # A sandbox on loopback: its own origin (127.0.0.1, [::1] and localhost are one machine).
@@ -289,9 +299,10 @@ async def sign_in(app: OAuthApp, open_url: OpenUrl, *, wait_s: float = 300.0,
     The redirect is awaited on ``app.redirect_uri`` (the same URI every time: the one
     registered for the app). ``open_url(url)`` shows Pipedrive's consent page (a coroutine
     function, or a plain one, which runs in a worker thread; the flow waits for the browser's
-    redirect either way, at most ``wait_s`` seconds). Raises ``AuthorizationFailed``
-    (the redirect URI's port is taken, cancelled, state mismatch, no answer) or the token
-    endpoint's errors (``OAuthRejected``, ``TransportError``).
+    redirect either way, at most ``wait_s`` seconds, and then for ``open_url`` to return at
+    most 2 s more: ``webbrowser.open`` may block until the browser is closed). Raises
+    ``AuthorizationFailed`` (the redirect URI's port is taken, cancelled, state mismatch, no
+    answer) or the token endpoint's errors (``OAuthRejected``, ``TransportError``).
     """
     state = secrets.token_urlsafe(32)
     redirect_uri = app.redirect_uri
@@ -299,14 +310,23 @@ async def sign_in(app: OAuthApp, open_url: OpenUrl, *, wait_s: float = 300.0,
         # A plain function (webbrowser.open) runs in a thread: it may block, and the
         # receiver must go on answering on this loop meanwhile.
         opener = asyncio.ensure_future(call_off_loop(open_url, app.authorize_url(state)))
+        opener.add_done_callback(_forget_outcome)
         try:
             code = await _code_or_opener_failure(receiver, opener, wait_s)
-            await opener
+            # The browser gets its page; but ``webbrowser.open`` may block until the browser
+            # is closed, and the sign-in does not wait for that.
+            await asyncio.wait({opener}, timeout=min(wait_s, _OPENER_GRACE_S))
         finally:
             if not opener.done():
-                opener.cancel()
+                opener.cancel()  # a worker thread runs on, unawaited
     return await token_request(app, {"grant_type": "authorization_code", "code": code,
                                      "redirect_uri": redirect_uri}, http=http)
+
+
+def _forget_outcome(future: asyncio.Future[Any]) -> None:
+    """Retrieve an opener's outcome nobody awaits any more (no "never retrieved" warning)."""
+    if not future.cancelled():
+        future.exception()
 
 
 async def call_off_loop(callback: Callable[[_T], Awaitable[Any] | Any], arg: _T) -> Any:

@@ -48,18 +48,22 @@ class Page:
     handle: PageHandle | None
 
 
-def check_filters(listing: Listing, filters: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``filters`` if the list takes them, else a ``ValueError`` saying what to do."""
+def check_filters(listing: Listing, filters: Mapping[str, Any] | None,
+                  params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``filters`` if the list takes them, else a ``ValueError`` saying what to do. A saved
+    filter beside what it overrides is refused wherever the two come from (``filters`` or
+    the pass-through ``params``)."""
     given = {k: v for k, v in (filters or {}).items() if v is not None}
     unknown = set(given) - listing.filters
     if unknown:
         raise ValueError(f"{listing.what} lists cannot be filtered by "
                          f"{', '.join(sorted(unknown))}; use "
                          f"{', '.join(sorted(listing.filters)) or 'no filters'}")
-    if "filter_id" in given:
+    query = {k: v for k, v in {**(params or {}), **given}.items() if v is not None}
+    if "filter_id" in query:
         # Pipedrive ignores these beside a saved filter without saying so: the list would
         # show more than was asked for.
-        ignored = sorted(set(given) & overridden_by_filter_id(listing.operation))
+        ignored = sorted(set(query) & overridden_by_filter_id(listing.operation))
         if ignored:
             raise ValueError(
                 f"{listing.what}: a saved filter (filter_id) overrides {', '.join(ignored)}, "
@@ -69,12 +73,20 @@ def check_filters(listing: Listing, filters: Mapping[str, Any] | None) -> dict[s
 
 
 def check_ids(listing: Listing, filters: Mapping[str, Any]) -> list[Any] | None:
-    """The ``ids`` filter as a list (None if absent)."""
+    """The ``ids`` filter as a list (None if absent). An empty list asks for no records:
+    callers answer it without a request, as ``ids=`` (nothing) is no filter at all to the
+    API and would list every record."""
     ids = filters.get("ids")
     if ids is None:
         return None
-    items = [i for i in ids.split(",") if i] if isinstance(ids, str) else list(ids)
-    return items
+    if isinstance(ids, str):
+        return [i for i in (part.strip() for part in ids.split(",")) if i]
+    if isinstance(ids, int) and not isinstance(ids, bool):
+        return [ids]  # one id
+    if not isinstance(ids, list | tuple | set | frozenset):
+        raise ValueError(f"{listing.what}: ids takes a list of ids (or one id), got "
+                         f"{type(ids).__name__} {ids!r}")
+    return list(ids)
 
 
 def sort_params(listing: Listing, sort: str | None) -> dict[str, str]:
@@ -96,8 +108,8 @@ def first_handle(listing: Listing, filters: Mapping[str, Any] | None,
                  sort: str | None, params: Mapping[str, Any] | None = None) -> PageHandle:
     """The handle of a list's first page, its filters and sort checked; ``params`` pass
     through (``include_fields``, ``custom_fields``)."""
-    given = check_filters(listing, filters)
-    ids = check_ids(listing, given)
+    given = check_filters(listing, filters, params)
+    ids = check_ids(listing, {**(params or {}), **given})
     if ids is not None and len(ids) > MAX_IDS:
         raise ValueError(f"{listing.what}: ids takes at most {MAX_IDS} ids per request, got "
                          f"{len(ids)}; page through them in groups of {MAX_IDS} (iterate does)")
@@ -116,7 +128,8 @@ async def fetch_page(client: PipedriveClient, listing: Listing,
     """One page of ``listing`` (see the module docstring). With ``after``, ``filters``,
     ``sort`` and ``params`` must be left out or be the handle's own: a handle goes on with
     the list it came from."""
-    if isinstance(page_size, bool) or not 1 <= page_size <= listing.max_page:
+    if (isinstance(page_size, bool) or not isinstance(page_size, int)
+            or not 1 <= page_size <= listing.max_page):
         raise ValueError(f"{listing.what}: page_size must be 1 to {listing.max_page}, got "
                          f"{page_size!r}")
     handle = first_handle(listing, filters, sort, params)
@@ -128,6 +141,8 @@ async def fetch_page(client: PipedriveClient, listing: Listing,
             raise ValueError(f"this handle continues {listing.what} with other filters or "
                              "sort; leave filters and sort out to go on with the handle's")
         handle = after
+    if check_ids(listing, dict(handle.query)) == []:
+        return Page((), False, None)  # no ids, no records: nothing is sent
     while True:
         page = await _fetch(client, handle, page_size)
         # A page all of whose records were given already (they moved while paging) says

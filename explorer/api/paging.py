@@ -37,6 +37,12 @@ def iterate(client: PipedriveClient, listing: Listing, params: Mapping[str, Any]
     return _iter_once(client, version, path, params)
 
 
+async def nothing() -> AsyncIterator[JSON]:
+    """No records, without a request (an empty ``ids`` filter)."""
+    return
+    yield  # an async generator that yields nothing
+
+
 async def iter_chunks(client: PipedriveClient, listing: Listing, params: Mapping[str, Any],
                       ids: list[Any], *, chunk: int = 100) -> AsyncIterator[JSON]:
     """The records of ``ids`` (more than one request's cap of ``chunk``), chunk by chunk;

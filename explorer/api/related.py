@@ -5,7 +5,7 @@ record (``/deals/{id}/products``), page in their own way and identify their item
 key (a follower is a ``user_id``; changelog entries have no id at all). Each is a
 ``RelatedList`` in ``RELATED``, checked against the official specs in ``tests/api``; the
 client lists any of them with ``client.related(parent, id, name)`` or one page at a time with
-``client.fetch_related_page``. Adding one is adding an entry here.
+``client.related_page``. Adding one is adding an entry here.
 """
 
 from __future__ import annotations

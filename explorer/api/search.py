@@ -141,9 +141,19 @@ def check_limit(limit: Any, maximum: int) -> int:
     return limit
 
 
-def check_choices(name: str, values: str | Iterable[str], allowed: tuple[str, ...],
+def check_choices(name: str, values: str | Iterable[str] | None, allowed: tuple[str, ...],
                   where: str) -> list[str]:
-    chosen = [values] if isinstance(values, str) else list(values)
+    """The chosen values (None: none), each among ``allowed``, else ``InvalidValue``."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        chosen = [values]
+    elif isinstance(values, Iterable):
+        chosen = list(values)
+    else:
+        raise InvalidValue(name, f"{where} takes {name} as one value or a list of them "
+                                 f"({', '.join(allowed) or 'none'}); got {values!r}; nothing "
+                                 "was sent")
     bad = [v for v in chosen if v not in allowed]
     if bad:
         raise InvalidValue(name, f"{where} cannot take {name} {', '.join(map(repr, bad))}; "
@@ -161,9 +171,9 @@ def _check_id(name: str, value: Any) -> int:
 # ---------------------------------------------------------------------- the queries
 
 
-def item_search_query(term: str, *, item_types: str | Iterable[str] = (),
-                      fields: str | Iterable[str] = (), exact_match: bool = False,
-                      related: bool = False, include_fields: str | Iterable[str] = (),
+def item_search_query(term: str, *, item_types: str | Iterable[str] | None = (),
+                      fields: str | Iterable[str] | None = (), exact_match: bool = False,
+                      related: bool = False, include_fields: str | Iterable[str] | None = (),
                       limit: int = ITEM_LIMIT, cursor: str | None = None) -> JSON:
     """The checked query of ``GET /api/v2/itemSearch``."""
     where = "itemSearch"
@@ -180,8 +190,8 @@ def item_search_query(term: str, *, item_types: str | Iterable[str] = (),
     }
 
 
-def entity_search_query(name: str | Resource, term: str, *, fields: str | Iterable[str] = (),
-                        exact_match: bool = False, include_fields: str | Iterable[str] = (),
+def entity_search_query(name: str | Resource, term: str, *, fields: str | Iterable[str] | None = (),
+                        exact_match: bool = False, include_fields: str | Iterable[str] | None = (),
                         limit: int = ITEM_LIMIT, cursor: str | None = None,
                         filters: Mapping[str, Any] | None = None) -> tuple[str, JSON]:
     """``(path, checked query)`` of a per-entity search (``/deals/search``, …)."""

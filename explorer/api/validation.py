@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from functools import cache
 from importlib import resources as package_files
 from typing import TYPE_CHECKING, Any
@@ -89,6 +89,8 @@ def validate(field: Field, value: Any) -> Any:
     wanted = schema_type(field)
     if wanted == "boolean":
         return _flag(field, value)
+    if field.key == "lead_id" and not field.is_custom:
+        return _lead_id(field, value)  # the catalog types it as text; it is a lead's UUID
     if wanted in ("integer", "number") and field.type in _TEXT_TYPES:
         # The spec's body takes a number where the catalog says text (a product's category).
         if not _number(value):
@@ -164,13 +166,9 @@ def _by_type(field: Field, value: Any) -> Any:
             return value  # built-in flags (is_archived) are booleans in the API
         return field.option_id(value)
     if ftype == "set":
-        if isinstance(value, str | int) or not isinstance(value, list | tuple | set | frozenset):
-            value = [value]
-        if not value:
-            raise _fail(field, "at least one option (send None to clear it)", value)
-        return list(dict.fromkeys(field.option_id(v) for v in value))
+        return _set(field, value)
     if ftype == "date":
-        return _date(field, value)
+        return _timestamp(field, value) if _is_timestamp(field) else _date(field, value)
     if ftype == "time":
         return _time(field, value)
     if ftype in ("daterange", "timerange"):
@@ -186,6 +184,31 @@ def _by_type(field: Field, value: Any) -> Any:
     if ftype == "visible_to":
         return _visible_to(field, value)
     return value
+
+
+def _set(field: Field, value: Any) -> list[Any]:
+    """Option ids. A built-in list (``label_ids``) is cleared with ``[]``, as the API writes
+    it; a custom set is cleared with None (Pipedrive refuses ``[]``). v1 writes a set's ids
+    as one text, ``"143,147"``: taken apart when it is not itself a label."""
+    if isinstance(value, str) and "," in value and _comma_ids(field, value) is not None:
+        value = _comma_ids(field, value)
+    if isinstance(value, str | int) or not isinstance(value, list | tuple | set | frozenset):
+        value = [value]
+    if not value:
+        if not field.is_custom and schema_type(field) == "array":
+            return []
+        raise _fail(field, "at least one option (send None to clear it)", value)
+    return list(dict.fromkeys(field.option_id(v) for v in value))
+
+
+def _comma_ids(field: Field, text: str) -> list[str] | None:
+    """``"143,147"`` as ``["143", "147"]`` if every part is an option id and the whole is no
+    option's label; else None."""
+    if any(o.label.casefold() == text.casefold() for o in field.options):
+        return None
+    parts = [part.strip() for part in text.split(",")]
+    ids = {str(o.id) for o in field.options}
+    return parts if parts and all(part in ids for part in parts) else None
 
 
 def _contacts(field: Field, value: Any, limit: int) -> list[JSON]:
@@ -268,6 +291,34 @@ def _date(field: Field, value: Any) -> str:
     raise _fail(field, "a date YYYY-MM-DD", value)
 
 
+def _is_timestamp(field: Field) -> bool:
+    """A built-in v2 ``*_time`` the catalog types as a date (a deal's ``won_time``,
+    ``lost_time``, ``close_time``): the API writes and documents a date and time
+    (``2021-01-01T00:00:00Z``), not a date."""
+    return (not field.is_custom and field.key.endswith("_time")
+            and resource(field.resource).version == "v2")
+
+
+def _timestamp(field: Field, value: Any) -> str:
+    """RFC 3339 in UTC (``2025-01-31T10:20:30Z``) from an aware datetime or RFC 3339 text;
+    a date alone passes as ``YYYY-MM-DD``."""
+    expected = "a date and time with its offset, 2025-01-31T10:20:30Z (or a date YYYY-MM-DD)"
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    moment = value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text).isoformat()
+            moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
+        except ValueError:
+            raise _fail(field, expected, value) from None
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        raise _fail(field, expected, value)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _time(field: Field, value: Any) -> str:
     if isinstance(value, time):
         return value.strftime("%H:%M:%S")
@@ -290,11 +341,20 @@ def _range(field: Field, value: Any) -> JSON:
     return {"start": check(field, start), "end": None if end is None else check(field, end)}
 
 
+def _lead_id(field: Field, value: Any) -> str:
+    """A lead id: a UUID as Pipedrive writes them (any other text is no lead)."""
+    try:
+        checked = resource("leads").check_id(value)
+    except ValueError:
+        raise _fail(field, "the id of a lead (a UUID such as "
+                           "8b967fe2-01c4-4cbc-8345-995d0c987715)", value) from None
+    return str(checked)
+
+
 def _reference(field: Field, value: Any) -> Any:
     if field.type == "lead":
-        if isinstance(value, str):
-            return value
-    elif isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return _lead_id(field, value)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     raise _fail(field, f"the id of a {field.type}", value)
 
@@ -304,7 +364,8 @@ def _visible_to(field: Field, value: Any) -> Any:
         number = int(value)
     except (TypeError, ValueError):
         number = 0
-    if isinstance(value, bool) or number not in VISIBLE_TO:
+    fractional = isinstance(value, float) and value != number  # 3.7 is no group, not 3
+    if isinstance(value, bool) or fractional or number not in VISIBLE_TO:
         raise _fail(field, "a visibility group (1 owner only, 3 owner's group, 5 owner's "
                            "group and sub-groups, 7 entire company)", value)
     # v1 resources take it as text ("3"), v2 as a number.
