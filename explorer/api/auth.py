@@ -103,7 +103,10 @@ def _utcnow() -> datetime:
 def _is_final(error: ApiError) -> bool:
     """Whether a refused refresh is the client's problem (it cannot succeed by trying again:
     a refused refresh token, wrong client credentials, a malformed request) rather than the
-    server's or the network's (worth another try later)."""
+    server's or the network's (worth another try later). ``AuthExpired`` always is: the
+    refresh token is refused, or spent on an answer whose tokens cannot be used."""
+    if isinstance(error, AuthExpired):
+        return True
     return 400 <= error.status < 500 and error.status not in (408, 425, 429)
 
 
@@ -127,10 +130,12 @@ class OAuthTokenProvider:
 
     A refresh refused for the client's reasons (``invalid_grant``: ``AuthExpired``, sign in
     again; ``invalid_client`` or another 4xx: ``OAuthRejected``, check the client
-    credentials) is final: it is raised now and for every later request without asking the
-    server again. One that got no usable answer (5xx, 429, no connection) is tried again
-    after a back-off (1 s, doubling up to 60 s); meanwhile an access token that is still
-    valid goes on serving, and a request that needs a new one fails at once, unsent.
+    credentials), or accepted with tokens or an ``api_domain`` that cannot be used
+    (``AuthExpired``: the refresh token is spent), is final: it is raised now and for every
+    later request without asking the server again. One that got no usable answer (5xx, 429,
+    no connection) is tried again after a back-off (1 s, doubling up to 60 s); meanwhile an
+    access token that is still valid goes on serving, and a request that needs a new one
+    fails at once, unsent.
 
     Args:
         app: the OAuth app (client credentials, OAuth server URL).

@@ -194,8 +194,10 @@ async def token_request(app: OAuthApp, form: dict[str, str], *,
                         now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> TokenSet:
     """POST ``form`` to the token endpoint; the new ``TokenSet``.
 
-    Raises ``AuthExpired`` for ``invalid_grant`` on a refresh, ``OAuthRejected`` for any other
-    refusal, ``TransportError`` when no answer came. A refresh answer without a
+    Raises ``AuthExpired`` for ``invalid_grant`` on a refresh, and for a refresh accepted
+    (200 with a JSON answer) whose tokens or ``api_domain`` cannot be used: the refresh token
+    is spent then. ``OAuthRejected`` for any other refusal or unusable answer,
+    ``TransportError`` when no answer came. A refresh answer without a
     ``refresh_token`` keeps the one sent (servers that do not rotate).
     """
     issued_at = now()
@@ -223,19 +225,24 @@ async def token_request(app: OAuthApp, form: dict[str, str], *,
     if not isinstance(body, dict):
         body = {}
     status = response.status_code
+    refreshing = form.get("grant_type") == "refresh_token"
     if status != 200 or not body.get("access_token"):
         code = str(body.get("error") or "")
         text = str(body.get("message") or body.get("error_description")
                    or f"HTTP {status} {response.reason_phrase}")
-        if code == "invalid_grant" and form.get("grant_type") == "refresh_token":
+        if code == "invalid_grant" and refreshing:
             raise AuthExpired(status, "POST", path, text,
                               "Pipedrive no longer accepts this sign-in: it expired or was "
                               "revoked. Sign in to Pipedrive again.", code)
+        if status == 200 and body and refreshing:
+            raise _spent(path, "the token endpoint's answer carries no access token")
         raise OAuthRejected(status, "POST", path, text, _rejected_hint(code, status),
                             code or None)
     api_domain = str(body.get("api_domain") or "").rstrip("/")
     problem = api_domain_problem(api_domain, app.oauth_url)
     if problem is not None:
+        if refreshing:
+            raise _spent(path, problem)
         raise OAuthRejected(status, "POST", path, problem,
                             "Check the OAuth server URL the app is configured with.")
     try:
@@ -252,10 +259,24 @@ async def token_request(app: OAuthApp, form: dict[str, str], *,
     )
     problem = tokens_problem(tokens)
     if problem is not None:
+        if refreshing:
+            raise _spent(path, problem)
         raise OAuthRejected(status, "POST", path, problem,
                             "The OAuth server answered unusable tokens; sign in again, and if "
                             "it keeps happening, check the OAuth server URL.")
     return tokens
+
+
+def _spent(path: str, problem: str) -> AuthExpired:
+    """A refresh the token endpoint accepted (200, a JSON answer) whose tokens cannot be used.
+    The refresh token sent is spent (rotation retires it once the server accepts it), so
+    asking again cannot succeed and would only be refused: the sign-in is over, and the
+    message says so (naming the problem, never a token)."""
+    return AuthExpired(200, "POST", path, problem,
+                       "The OAuth server accepted the token refresh but answered tokens that "
+                       "cannot be used, and the refresh token it replaced no longer works. "
+                       "Sign in to Pipedrive again; if it keeps happening, check the OAuth "
+                       "server URL the app is configured with.")
 
 
 def tokens_problem(tokens: TokenSet) -> str | None:

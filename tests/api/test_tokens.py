@@ -13,6 +13,7 @@ import pytest
 from explorer.api import ApiTokenProvider, PipedriveClient
 from explorer.api.auth import OAuthTokenProvider
 from explorer.api.errors import (
+    AuthExpired,
     InvalidValue,
     NetworkError,
     OAuthRejected,
@@ -136,16 +137,18 @@ async def test_malformed_oauth_tokens_are_refused_when_received(
         with pytest.raises(OAuthRejected) as caught:
             await sign_in_without_browser(http)
         assert problem in str(caught.value) and "sign in again" in str(caught.value)
-        # At a refresh: the request that needed it is not sent.
+        # At a refresh: the request that needed it is not sent, and as the refresh token
+        # is spent on that answer, the sign-in is over (test_refresh_unusable.py).
         wire.rewrite = None
         tokens = await sign_in_without_browser(http)
         wire.rewrite = corrupt
         provider = OAuthTokenProvider(OAUTH_APP, tokens, http=http, now=skewed([3600.0]))
         before = wire.count("/api/")
         async with PipedriveClient(api_config(wire), provider) as client:
-            with pytest.raises(NetworkError) as refreshing:
+            with pytest.raises(AuthExpired) as refreshing:
                 await client.get("deals", 1)
-    assert "could not refresh" in str(refreshing.value)
+    assert problem in str(refreshing.value)
+    assert "Sign in to Pipedrive again" in str(refreshing.value)
     assert wire.count("/api/") == before
     secrets = [part for value in received if field != "token_type"
                for part in (value[:12], value[12:])]
