@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from explorer.api import paging
-from explorer.api.errors import Forbidden, InvalidValue, PipedriveError, UnknownField
+from explorer.api.errors import (
+    ApiError,
+    Forbidden,
+    InvalidValue,
+    PipedriveError,
+    UnknownField,
+)
 from explorer.api.resources import FieldsEndpoint, Resource, resource
 from explorer.api.validation import validate, where
 
@@ -118,24 +124,46 @@ class ResourceFields:
         return found
 
 
-def _v2_field(res: Resource, raw: JSON, writable: frozenset[str]) -> Field:
+class _Malformed(ValueError):
+    """A field record the catalog cannot read (what is wrong with it, for the message)."""
+
+
+def _v2_field(res: Resource, raw: Any, writable: frozenset[str]) -> Field:
+    key = _key(raw, "field_code", "field_name")
     custom = bool(raw.get("is_custom_field"))
-    key = str(raw["field_code"])
     return Field(res.name, key, str(raw.get("field_name") or key), str(raw.get("field_type")),
-                 custom, custom or key in writable, _options(raw))
+                 custom, custom or key in writable, _options(raw, key))
 
 
-def _v1_field(res: Resource, raw: JSON, writable: frozenset[str]) -> Field:
-    key = str(raw["key"])
+def _v1_field(res: Resource, raw: Any, writable: frozenset[str]) -> Field:
+    key = _key(raw, "key", "name")
     custom = bool(CUSTOM_KEY.match(key))
     editable = bool(raw.get("edit_flag", True)) if custom else key in writable
     return Field(res.name, key, str(raw.get("name") or key), str(raw.get("field_type")),
-                 custom, editable, _options(raw))
+                 custom, editable, _options(raw, key))
 
 
-def _options(raw: JSON) -> tuple[Option, ...]:
+def _key(raw: Any, key_name: str, name_name: str) -> str:
+    """The record's key; ``_Malformed`` for a record that is no object or has no key (a
+    field without its key can be neither read nor written)."""
+    if not isinstance(raw, dict):
+        raise _Malformed(f"a field record is {type(raw).__name__}, not an object")
+    key = raw.get(key_name)
+    if isinstance(key, str) and key:
+        return key
+    name = raw.get(name_name)
+    which = f"the field {name!r}" if isinstance(name, str) and name else "a field record"
+    got = "has none" if key is None else f"is {key!r}"
+    raise _Malformed(f"{which} has no {key_name} (a non-empty text; it {got})")
+
+
+def _options(raw: JSON, key: str) -> tuple[Option, ...]:
+    options = raw.get("options")
+    if options is not None and not isinstance(options, list):
+        raise _Malformed(f"the options of field {key!r} are {type(options).__name__}, not "
+                         "a list")
     return tuple(Option(o["id"], str(o.get("label", o["id"])))
-                 for o in raw.get("options") or () if isinstance(o, dict) and "id" in o)
+                 for o in options or () if isinstance(o, dict) and "id" in o)
 
 
 # Fields a catalog knows without a *Fields endpoint the app loads (noteFields: no custom
@@ -210,15 +238,24 @@ class FieldCatalog:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _read(self, res: Resource, endpoint: FieldsEndpoint) -> ResourceFields:
+        """The fields ``endpoint`` lists; a malformed record fails this resource only, as an
+        ``ApiError`` (the answer was a 200, but not one the catalog can use)."""
         writable = res.writable_keys("update")
         version, path = endpoint.version, endpoint.path
         out: list[Field] = []
-        if version == "v2":
-            async for raw in paging.iter_cursor(self._client, version, path, key=None):
-                out.append(_v2_field(res, raw, writable))
-        else:
-            async for raw in paging.iter_offset(self._client, version, path, key=None):
-                out.append(_v1_field(res, raw, writable))
+        try:
+            if version == "v2":
+                async for raw in paging.iter_cursor(self._client, version, path, key=None):
+                    out.append(_v2_field(res, raw, writable))
+            else:
+                async for raw in paging.iter_offset(self._client, version, path, key=None):
+                    out.append(_v1_field(res, raw, writable))
+        except _Malformed as problem:
+            raise ApiError(200, "GET", f"/api/{version}{path}",
+                           f"the answer is malformed: {problem}",
+                           f"the {res.name} fields are not loaded and their columns show "
+                           f"keys; retry later with await catalog.refresh({res.name!r})"
+                           ) from None
         return ResourceFields(res, out, endpoint)
 
     def __contains__(self, name: str) -> bool:
