@@ -8,6 +8,10 @@ currencies) are fetched whole, once; persons and organizations by ``ids=`` (v2 l
 ``display.Resolver`` (synchronous, cache only): ``await names.load_records(...)`` (or
 ``fetch``) first, then format. ``format_value`` and ``format_money`` use the account's
 currencies (symbols and decimals from ``/v1/currencies``).
+
+A kind whose list cannot be read (a 403 for a missing OAuth scope, an outage of one endpoint)
+fails alone: it is recorded in ``failures`` with its error, its ids show as ids, and it is not
+asked again (not once per row) until ``forget(kind)``; the other kinds get their names.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from explorer.api import display
+from explorer.api.errors import PipedriveError
 from explorer.api.fields import Field, FieldCatalog
 from explorer.api.resources import resource
 
@@ -69,6 +74,7 @@ class NameCache:
         self._whole: dict[str, asyncio.Task[None]] = {}
         self._loaded: set[str] = set()
         self._pending: dict[tuple[str, Ident], asyncio.Task[None]] = {}
+        self._failures: dict[str, PipedriveError] = {}
 
     # ------------------------------------------------------------------ reading (cache only)
 
@@ -78,9 +84,17 @@ class NameCache:
         return None if key is None else self._names.get((kind, key))
 
     def known(self, kind: str, ident: Ident) -> bool:
-        """Whether ``ident`` was looked up (found or not): a lookup is never repeated."""
+        """Whether ``ident`` was looked up (found or not, or its kind failed): a lookup is
+        never repeated."""
         key = _ident(ident)
-        return key is not None and ((kind, key) in self._names or kind in self._loaded)
+        return key is not None and ((kind, key) in self._names or kind in self._loaded
+                                    or kind in self._failures)
+
+    @property
+    def failures(self) -> Mapping[str, PipedriveError]:
+        """Kind → why its names could not be read. Its ids show as ids and are not asked
+        for again until ``forget(kind)`` (after a sign-in with the missing scope, say)."""
+        return dict(self._failures)
 
     @property
     def currencies(self) -> Mapping[str, Mapping[str, Any]]:
@@ -109,7 +123,8 @@ class NameCache:
 
     async def prefetch(self, refs: Mapping[str, Iterable[Any]]) -> None:
         """Fill the cache for ``{kind: ids}`` (the small kinds are fetched whole, whatever
-        the ids), concurrently; requests already under way for the same ids are shared."""
+        the ids), concurrently; requests already under way for the same ids are shared. A
+        kind that fails is recorded in ``failures``, not raised; the others are filled."""
         waits: list[asyncio.Task[None]] = []
         for kind, ids in refs.items():
             if kind in WHOLE:
@@ -151,6 +166,8 @@ class NameCache:
             del self._names[key]
         for dropped in [k for k in self._whole if kind is None or k == kind]:
             del self._whole[dropped]
+        for dropped in [k for k in self._failures if kind is None or k == kind]:
+            del self._failures[dropped]
         self._loaded -= {kind} if kind else set(self._loaded)
         if kind in (None, "currency"):
             self._currencies.clear()
@@ -164,6 +181,8 @@ class NameCache:
     def _batches(self, kind: str, ids: Iterable[Any]) -> list[asyncio.Task[None]]:
         shared: list[asyncio.Task[None]] = []
         missing: list[Ident] = []
+        if kind in self._failures:
+            return shared  # its ids show as ids; asking again per row would fail again
         for ident in dict.fromkeys(k for k in map(_ident, ids) if k is not None):
             if (kind, ident) in self._names:
                 continue
@@ -185,11 +204,17 @@ class NameCache:
             numeric = [i for i in chunk if isinstance(i, int)]
             found: dict[Ident, str | None] = {}
             if numeric:
-                env = await self._client.request(
-                    "GET", "v2", BATCHED[kind],
-                    params={"ids": numeric, "limit": IDS_PER_CALL})
+                try:
+                    env = await self._client.request(
+                        "GET", "v2", BATCHED[kind],
+                        params={"ids": numeric, "limit": IDS_PER_CALL})
+                except PipedriveError as error:
+                    self._failures.setdefault(kind, error)
+                    return  # not "no such record": the chunk stays unnamed, not None
                 for record in env.data or ():
-                    found[record["id"]] = _name(record)
+                    ident = _ident(record.get("id")) if isinstance(record, dict) else None
+                    if ident is not None:
+                        found[ident] = _name(record)
             for ident in chunk:  # not returned: deleted, or not visible to this user
                 self._names[(kind, ident)] = found.get(ident)
         finally:
@@ -200,13 +225,19 @@ class NameCache:
         version, path, cursor = WHOLE[kind]
         records: list[JSON] = []
         params: dict[str, Any] = {"limit": 500} if cursor else {}
-        while True:
-            env = await self._client.request("GET", version, path, params=params)
-            records += [r for r in env.data or () if isinstance(r, dict)]
-            next_cursor = env.additional_data.get("next_cursor") if cursor else None
-            if not next_cursor:
-                break
-            params["cursor"] = next_cursor
+        try:
+            while True:
+                env = await self._client.request("GET", version, path, params=params)
+                records += [r for r in env.data or () if isinstance(r, dict)]
+                next_cursor = env.additional_data.get("next_cursor") if cursor else None
+                if not next_cursor:
+                    break
+                params["cursor"] = next_cursor
+        except PipedriveError as error:
+            # Recorded, and the task ends well: ``_whole_list`` does not start it again
+            # for every row; ``forget(kind)`` does.
+            self._failures[kind] = error
+            return
         for record in records:
             ident = _ident(record.get("id"))
             if ident is not None:
