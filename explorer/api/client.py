@@ -421,16 +421,20 @@ class PipedriveClient:
     def related(self, parent: str | Resource, record_id: int | str, name: str, *,
                 params: Params | None = None) -> AsyncIterator[JSON]:
         """Every item of a record's related list (``client.related("deals", 7, "products")``;
-        the lists are in ``related.RELATED``), page by page."""
+        the lists are in ``related.RELATED``), page by page; ``params`` pass through, as in
+        ``iterate``."""
         listing = related_list(resource(parent).name, name).listing(record_id)
         return paging.iterate(self, listing, params or {})
 
     async def related_page(self, parent: str | Resource, record_id: int | str, name: str, *,
                            page_size: int = 100, sort: str | None = None,
-                           after: PageHandle | None = None) -> Page:
-        """One page of a record's related list, as ``fetch_page``."""
+                           after: PageHandle | None = None,
+                           params: Params | None = None) -> Page:
+        """One page of a record's related list, as ``fetch_page`` (``params`` pass through,
+        as in ``related``; with ``after`` they must be left out or be the handle's own)."""
         listing = related_list(resource(parent).name, name).listing(record_id)
-        return await pages.fetch_page(self, listing, None, sort, page_size, after)
+        return await pages.fetch_page(self, listing, None, sort, page_size, after,
+                                      params=params)
 
     async def snapshot_ids(self, name: str | Resource, filters: Params | None = None, *,
                            params: Params | None = None, archived: bool = False) -> list[Any]:
