@@ -8,8 +8,9 @@ operation, every query parameter whose spec type is one of these; it is compiled
 official specs by ``python -m explorer.api.query resources/openapi`` (``tests/api`` checks it
 matches them), and which parameters a saved filter (``filter_id``) silently overrides, per the
 spec's "If filter_id is provided, this is ignored". A Python ``bool``, ``datetime`` or
-``date`` is written the way its parameter wants; a parameter the table does not know gets
-``true``/``false`` and RFC 3339 in UTC.
+``date`` is written the way its parameter wants (and an int ``0``/``1`` for a spec boolean as
+``false``/``true``); a parameter the table does not know gets ``true``/``false`` and RFC 3339
+in UTC.
 """
 
 from __future__ import annotations
@@ -78,6 +79,12 @@ def encode_value(value: Any, kind: Kind | None, name: str = "value") -> str:
         return value.isoformat()
     if kind == "flag01" and isinstance(value, int) and value not in (0, 1):
         raise ValueError(f"{name} takes 0 or 1 (or a bool), got {value!r}")
+    if kind == "bool" and isinstance(value, int):
+        # A spec boolean (v2 ``done``) is written true/false: 0/1 means the same to the
+        # caller, but is not the type the parameter takes.
+        if value not in (0, 1):
+            raise ValueError(f"{name} takes true or false (a bool, or 0/1), got {value!r}")
+        return "true" if value else "false"
     return str(value)
 
 

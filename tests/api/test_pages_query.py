@@ -116,3 +116,25 @@ async def test_ids_cap_of_100_per_request(client: PipedriveClient, store: Store)
         await client.fetch_page("deals", {"ids": wanted})
     page = await client.fetch_page("deals", {"ids": wanted[:100]}, page_size=500)
     assert sorted(r["id"] for r in page.records) == sorted(wanted[:100])
+
+
+async def test_v2_booleans_given_0_or_1_go_out_as_true_and_false(
+    wire: tuple[PipedriveClient, Recording], store: Store
+) -> None:
+    """v2 ``done`` is a spec boolean: an int 0/1 goes out as false/true (v1 number flags
+    stay 0/1, see above)."""
+    client, recording = wire
+    open_ids = {a["id"] for a in store.select("activities", [("done = ?", (0,))])
+                if not a.get("is_deleted")}
+    assert open_ids
+    listed = [a["id"] async for a in client.iterate("activities", filters={"done": 0})]
+    assert recording.urls[-1].params["done"] == "false"
+    assert sorted(listed) == sorted(open_ids)
+    done = [a async for a in client.iterate("activities", filters={"done": 1})]
+    assert recording.urls[-1].params["done"] == "true"
+    assert done and all(a["done"] is True for a in done)
+    assert encode_query({"done": 0, "limit": 1}, "v2 GET /activities") == {
+        "done": "false", "limit": "1"}
+    assert encode_query({"done": 1}, "v1 GET /tasks") == {"done": "1"}  # v1 flag01
+    with pytest.raises(ValueError, match="done takes true or false"):
+        encode_query({"done": 2}, "v2 GET /activities")
