@@ -62,7 +62,7 @@ async def test_display_uses_the_names(client: PipedriveClient) -> None:
     catalog = FieldCatalog(client)
     await catalog.load("deals")
     names = NameCache(client)
-    deal = await client.get("deals", 1)
+    deal = await anext(d async for d in client.iterate("deals") if d.get("person_id"))
     await names.load_records("deals", [deal], catalog)
     users = await every(client, "users")
     pipelines = await every(client, "pipelines")
@@ -70,10 +70,9 @@ async def test_display_uses_the_names(client: PipedriveClient) -> None:
         users[deal["owner_id"]]["name"])
     assert names.format_value(catalog.field("deals", "Pipeline"), deal["pipeline_id"]) == (
         pipelines[deal["pipeline_id"]]["name"])
-    if deal.get("person_id"):
-        person = await client.get("persons", deal["person_id"])
-        assert names.format_value(catalog.field("deals", "Contact person"),
-                                  deal["person_id"]) == person["name"]
+    person = await client.get("persons", deal["person_id"])
+    assert names.format_value(catalog.field("deals", "Contact person"),
+                              deal["person_id"]) == person["name"]
 
 
 async def test_concurrent_asks_share_requests(app: SandboxApp, client: PipedriveClient) -> None:

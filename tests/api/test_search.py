@@ -13,6 +13,7 @@ from explorer.api import PipedriveClient
 from explorer.api import search as searching
 from explorer.api.errors import InvalidValue
 from explorer.sandbox.app import SandboxApp
+from explorer.sandbox.store import Store
 from tests.api.test_resources import spec
 
 
@@ -105,8 +106,13 @@ async def test_wrong_choices_are_refused(app: SandboxApp, client: PipedriveClien
     assert sent(app) == 0
 
 
-async def test_item_search_whole_result_with_related_items(client: PipedriveClient) -> None:
-    org = await anext(aiter(client.iterate("organizations")))
+async def test_item_search_whole_result_with_related_items(client: PipedriveClient,
+                                                           store: Store) -> None:
+    # An organization with deals, fewer than the 100 newest per organization that related
+    # items hold: all of its deals are among them.
+    per_org = Counter(d["org_id"] for d in store.select("deals", []) if d.get("org_id"))
+    org_id = next(o for o, n in sorted(per_org.items()) if 2 <= n <= 100)
+    org = await client.get("organizations", org_id)
     deals = [d async for d in client.iterate("deals", filters={"org_id": org["id"]})]
     assert deals, "the demo organization has deals"
     result = await client.search(org["name"], item_types="organization", exact_match=True,
@@ -114,9 +120,7 @@ async def test_item_search_whole_result_with_related_items(client: PipedriveClie
     assert org["id"] in [i["id"] for i in result.records()]
     assert all(i["type"] == "organization" for i in result.records())
     related = {i["id"] for i in result.related("deal")}
-    # Up to 100 newest deals of each organization found: all of this one's, if fewer.
-    if len(deals) <= 100:
-        assert {d["id"] for d in deals} <= related
+    assert {d["id"] for d in deals} <= related
     found_orgs = {i["id"] for i in result.records()}
     for item in result.related("deal"):
         assert (item.get("organization") or {}).get("id") in found_orgs or item.get("person")
