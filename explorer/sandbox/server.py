@@ -15,6 +15,7 @@ import sys
 import textwrap
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Generator, Sequence
 from types import FrameType
 from typing import NoReturn
@@ -92,6 +93,14 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _host(text: str) -> str:
+    # An empty host would bind every interface (0.0.0.0) while the help promises loopback.
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "needs an address: 127.0.0.1 (loopback only), ::1, or 0.0.0.0 for every interface")
+    return text
+
+
 def _token(text: str) -> str:
     if not text or not text.isascii() or not text.isprintable() or " " in text:
         raise argparse.ArgumentTypeError(
@@ -108,7 +117,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         prog=PROG, formatter_class=_Help,
         description="Run the local Pipedrive-compatible sandbox server with demo data.",
     )
-    parser.add_argument("--host", default="127.0.0.1",
+    parser.add_argument("--host", type=_host, default="127.0.0.1",
                         help="address to bind (default: 127.0.0.1, loopback only)")
     parser.add_argument("--port", type=_whole(0, 65535, " (0 picks a free one)"), default=8765,
                         help="port to listen on; 0 picks a free one (default: 8765)")
@@ -326,7 +335,35 @@ def open_store(db: str | None, size: str, seed: int) -> tuple[Store, str]:
         fail(f"Cannot use the database {db or ':memory:'}: {_db_advice(db or '', exc)}")
 
 
+def _foreign_tables(db: str) -> list[str]:
+    """The tables of ``db`` when it is another program's SQLite database (the sandbox would
+    add its tables and demo data to it); empty for a new file or a sandbox's database.
+
+    Read-only, so a file that is refused is left exactly as it was.
+    """
+    if not os.path.isfile(db) or os.path.getsize(db) == 0:
+        return []
+    uri = f"file:{urllib.parse.quote(os.path.abspath(db))}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+        tables = [str(row[0]) for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        if not tables:
+            return []
+        try:
+            versioned = conn.execute(
+                "SELECT 1 FROM meta WHERE key = 'schema_version'").fetchone() is not None
+        except sqlite3.Error:  # no meta table, or another program's
+            versioned = False
+    return [] if versioned else tables
+
+
 def _open_store(db: str | None, size: str, seed: int) -> tuple[Store, str]:
+    foreign = _foreign_tables(db) if db else []
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
+        fail(f"Cannot use the database {db}: it is another program's SQLite database (tables "
+             f"{shown}), not a sandbox's. Give --db a new file path, or the file of an earlier "
+             "sandbox run.")
     store = Store(db)
     if store.is_empty():
         started = time.perf_counter()

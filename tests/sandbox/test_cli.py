@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -168,6 +170,13 @@ BAD_INPUT: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
     (("--server-timezone", "Mars/Olympus_Mons"), ("--server-timezone", "unknown time zone",
                                                   "IANA")),
     (("--search-headers", "both"), ("--search-headers", "'both'")),
+    # An empty host would bind every interface, not the loopback the help promises.
+    (("--host", ""), ("--host", "127.0.0.1")),
+    (("--size", "bogus"), ("--size", "'bogus'", "small")),
+    (("--seed", "abc"), ("--seed", "'abc'")),
+    (("--plan", "x"), ("--plan", "'x'", "growth")),
+    (("--oauth-redirect-uri", "bad"), ("--oauth-redirect-uri", "'bad'", "https://")),
+    (("--fault-seed", "abc"), ("--fault-seed", "'abc'")),
 ]
 
 
@@ -256,3 +265,22 @@ def test_a_file_that_is_no_database_is_refused_and_left_alone(tmp_path: Path) ->
                                   f"{notes}: file is not a database")
     assert len(done.stderr.splitlines()) == 1
     assert notes.read_text() == "not a database\n" * 100
+
+
+def test_another_programs_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    """A SQLite file of another program is not a sandbox's: the sandbox must not add its
+    tables and demo data to it."""
+    other = tmp_path / "inventory.sqlite"
+    with contextlib.closing(sqlite3.connect(other)) as conn:
+        conn.execute("CREATE TABLE parts (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.execute("INSERT INTO parts (name) VALUES ('bolt')")
+        conn.commit()
+    before = other.read_bytes()
+    done = run_cli("--db", str(other))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"pipedrive-explorer sandbox: error: Cannot use the database "
+                                  f"{other}: it is another program's SQLite database"), done.stderr
+    assert "parts" in done.stderr and "new file path" in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.sqlite"]
