@@ -224,6 +224,37 @@ async def test_a_patch_appears_in_the_changelog_with_old_and_new_values(
     assert entry["actor_user_id"] == 1 and entry["change_source"] == "api"
 
 
+@pytest.mark.parametrize("path,key", [("persons", "name"), ("organizations", "name"),
+                                      ("deals", "title")])
+async def test_a_patch_that_changes_nothing_records_nothing(
+        client: httpx.AsyncClient, clock: Clock, path: str, key: str) -> None:
+    """Writing a record's own value back changes no field: the record reads the same (but for
+    ``update_time``) and its changelog gains no entry."""
+    for record in await data(client, f"{V2}/{path}", limit=20):
+        before = await data(client, f"{V1}/{path}/{record['id']}/changelog", limit=500)
+        clock.advance(60)
+        patched = await client.patch(f"{V2}/{path}/{record['id']}", json={key: record[key]})
+        assert patched.status_code == 200, patched.text
+        same = {k: v for k, v in patched.json()["data"].items() if k != "update_time"}
+        assert same == {k: v for k, v in record.items() if k != "update_time"}, record["id"]
+        after = await data(client, f"{V1}/{path}/{record['id']}/changelog", limit=500)
+        assert after == before, (record["id"], after[:len(after) - len(before)])
+
+
+async def test_a_patch_records_exactly_the_fields_it_changed(client: httpx.AsyncClient,
+                                                              clock: Clock) -> None:
+    person = (await data(client, f"{V2}/persons", limit=1))[0]
+    before = await data(client, f"{V1}/persons/{person['id']}/changelog", limit=500)
+    clock.advance(60)
+    title = "Chief Buyer" if person.get("job_title") != "Chief Buyer" else "Head of Buying"
+    await client.patch(f"{V2}/persons/{person['id']}", json={"job_title": title})
+    after = await data(client, f"{V1}/persons/{person['id']}/changelog", limit=500)
+    added = after[:len(after) - len(before)]
+    assert after[len(added):] == before
+    assert [(e["field_key"], e["old_value"], e["new_value"]) for e in added] == [
+        ("job_title", person.get("job_title"), title)]
+
+
 async def test_demo_contacts_have_a_history(client: httpx.AsyncClient, store: Store) -> None:
     rows = store.conn.execute(
         "SELECT collection, item_id FROM changelog WHERE collection IN "
