@@ -143,6 +143,62 @@ async def test_deal_product_errors(client: httpx.AsyncClient, store: Store) -> N
     assert too_much.status_code == 400 and "discount" in too_much.json()["error"]
 
 
+async def test_billing_cycles_are_1_to_208(client: httpx.AsyncClient, store: Store) -> None:
+    """The spec: "a positive integer less or equal to 208"."""
+    deal_id = deal_with_products(store)
+    item = store.select("deal_products", [("deal_id = ?", (deal_id,))])[0]
+    url = f"{V2}/deals/{deal_id}/products/{item['id']}"
+    for cycles, status in ((0, 400), (209, 400), (208, 200), (1, 200)):
+        answer = await client.patch(url, json={"billing_frequency": "weekly",
+                                               "billing_frequency_cycles": cycles})
+        assert answer.status_code == status, (cycles, answer.text)
+        if status == 400:
+            assert "billing_frequency_cycles" in answer.json()["error"]
+
+
+async def test_a_deal_takes_at_most_20_recurring_products(client: httpx.AsyncClient) -> None:
+    """The spec: "A deal can have up to 20 products attached with billing_frequency different
+    than one-time"; one-time products are not counted."""
+    deal = (await client.post(f"{V2}/deals", json={"title": "Subscriptions"})).json()["data"]
+    product_id = (await data(client, f"{V2}/products", limit=1))[0]["id"]
+    url = f"{V2}/deals/{deal['id']}/products"
+    item = {"product_id": product_id, "item_price": 10, "quantity": 1}
+    for _ in range(20):
+        added = await client.post(url, json={**item, "billing_frequency": "monthly"})
+        assert added.status_code == 201, added.text
+    refused = await client.post(url, json={**item, "billing_frequency": "annually"})
+    assert refused.status_code == 400 and "20" in refused.json()["error"]
+    one_time = await client.post(url, json=item)
+    assert one_time.status_code == 201, one_time.text
+    made_recurring = await client.patch(f"{url}/{one_time.json()['data']['id']}",
+                                        json={"billing_frequency": "quarterly"})
+    assert made_recurring.status_code == 400
+    recurring = [i for i in await data(client, url, limit=100)
+                 if i["billing_frequency"] != "one-time"]
+    assert len(recurring) == 20
+    # Changing one recurring product's terms does not count it twice.
+    assert (await client.patch(f"{url}/{recurring[0]['id']}",
+                               json={"billing_frequency": "semi-annually"})).status_code == 200
+    await client.delete(f"{url}/{recurring[0]['id']}")
+    assert (await client.post(url, json={**item, "billing_frequency": "monthly"})
+            ).status_code == 201
+
+
+async def test_a_disabled_product_leaves_the_deal_value(client: httpx.AsyncClient) -> None:
+    deal = (await client.post(f"{V2}/deals", json={"title": "Two lines"})).json()["data"]
+    product_id = (await data(client, f"{V2}/products", limit=1))[0]["id"]
+    url = f"{V2}/deals/{deal['id']}/products"
+    first = (await client.post(url, json={"product_id": product_id, "item_price": 100,
+                                          "quantity": 2})).json()["data"]
+    await client.post(url, json={"product_id": product_id, "item_price": 30, "quantity": 1})
+    assert (await data(client, f"{V2}/deals/{deal['id']}"))["value"] == 230
+    off = await client.patch(f"{url}/{first['id']}", json={"is_enabled": False})
+    assert off.status_code == 200 and off.json()["data"]["is_enabled"] is False
+    assert (await data(client, f"{V2}/deals/{deal['id']}"))["value"] == 30
+    await client.patch(f"{url}/{first['id']}", json={"is_enabled": True})
+    assert (await data(client, f"{V2}/deals/{deal['id']}"))["value"] == 230
+
+
 # ---------------------------------------------------------------------- followers
 
 
