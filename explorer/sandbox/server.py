@@ -7,21 +7,18 @@ import asyncio
 import contextlib
 import errno
 import math
-import os
 import signal
 import socket
-import sqlite3
 import sys
 import textwrap
 import threading
-import time
-import urllib.parse
 from collections.abc import Callable, Generator, Sequence
 from types import FrameType
 from typing import NoReturn
 
 import uvicorn
 
+from explorer.sandbox import dbfile
 from explorer.sandbox.admin import MAXIMUM
 from explorer.sandbox.app import DEFAULT_TOKEN, create_app
 from explorer.sandbox.config import (
@@ -35,7 +32,6 @@ from explorer.sandbox.config import (
     parse_fault,
     server_zone,
 )
-from explorer.sandbox.demo import generate
 from explorer.sandbox.faults import validate_rule
 from explorer.sandbox.oauth import redirect_uri_problem
 from explorer.sandbox.store import Store
@@ -314,64 +310,13 @@ def _bind_advice(exc: Exception) -> str:
     return f"{reason}."
 
 
-def _db_advice(db: str, exc: sqlite3.Error) -> str:
-    if os.path.isdir(db):
-        return (f"{db} is a folder. Give --db a file path, e.g. "
-                f"{os.path.join(db, 'sandbox.sqlite')}.")
-    folder = os.path.dirname(os.path.abspath(db))
-    if not os.path.isdir(folder):
-        return f"the folder {folder} does not exist. Create it, or give --db another path."
-    return f"{exc}. Give --db a new file path, or the file of an earlier sandbox run."
-
-
 def open_store(db: str | None, size: str, seed: int) -> tuple[Store, str]:
-    """The store to serve, seeded with demo data if new; also a line saying what it holds.
-
-    A database that cannot be opened or written stops the CLI with one line naming the file.
-    """
+    """The store to serve and a line saying what it holds; an unusable ``--db`` stops the CLI
+    with one line naming the file (``dbfile.py``)."""
     try:
-        return _open_store(db, size, seed)
-    except sqlite3.Error as exc:
-        fail(f"Cannot use the database {db or ':memory:'}: {_db_advice(db or '', exc)}")
-
-
-def _foreign_tables(db: str) -> list[str]:
-    """The tables of ``db`` when it is another program's SQLite database (the sandbox would
-    add its tables and demo data to it); empty for a new file or a sandbox's database.
-
-    Read-only, so a file that is refused is left exactly as it was.
-    """
-    if not os.path.isfile(db) or os.path.getsize(db) == 0:
-        return []
-    uri = f"file:{urllib.parse.quote(os.path.abspath(db))}?mode=ro"
-    with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
-        tables = [str(row[0]) for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        if not tables:
-            return []
-        try:
-            versioned = conn.execute(
-                "SELECT 1 FROM meta WHERE key = 'schema_version'").fetchone() is not None
-        except sqlite3.Error:  # no meta table, or another program's
-            versioned = False
-    return [] if versioned else tables
-
-
-def _open_store(db: str | None, size: str, seed: int) -> tuple[Store, str]:
-    foreign = _foreign_tables(db) if db else []
-    if foreign:
-        shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
-        fail(f"Cannot use the database {db}: it is another program's SQLite database (tables "
-             f"{shown}), not a sandbox's. Give --db a new file path, or the file of an earlier "
-             "sandbox run.")
-    store = Store(db)
-    if store.is_empty():
-        started = time.perf_counter()
-        generate(store, size=size, seed=seed)
-        took = time.perf_counter() - started
-        return store, f"generated {size} demo data (seed {seed}) in {took:.1f} s"
-    return store, (f"using existing data in {db} "
-                   f"({store.get_meta('size')}, seed {store.get_meta('seed')})")
+        return dbfile.open_store(db, size, seed)
+    except dbfile.UnusableDatabase as exc:
+        fail(str(exc))
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -389,8 +334,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     base_url = f"http://{shown}:{port}"
     try:
         store, how = open_store(args.db, args.size, args.seed)
-    except BaseException:
+    except BaseException as exc:
         sock.close()
+        if isinstance(exc, KeyboardInterrupt):
+            # Ctrl-C during a long generation: one line, not a traceback; 130 = 128 + SIGINT.
+            message = f"{PROG}: interrupted before serving, while the demo data was generated"
+            print(message, file=sys.stderr, flush=True)  # noqa: T201
+            raise SystemExit(130) from None
         raise
     print(f"Sandbox: {how}", file=sys.stderr, flush=True)  # noqa: T201 - stderr: progress
     app = create_app(store, token=args.token, base_url=base_url, config=config)

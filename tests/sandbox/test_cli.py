@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,8 @@ import httpx
 import pytest
 
 from explorer.sandbox.app import DEFAULT_TOKEN
+from explorer.sandbox.demo import generate
+from explorer.sandbox.store import Store
 
 pytestmark = pytest.mark.e2e
 
@@ -284,3 +287,51 @@ def test_another_programs_database_is_refused_and_left_alone(tmp_path: Path) -> 
     assert len(done.stderr.splitlines()) == 1
     assert other.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.sqlite"]
+
+
+def test_a_database_whose_generation_was_interrupted_starts_afresh(tmp_path: Path) -> None:
+    """A generation cut short leaves demo records but no ``seeded`` mark: the file was never
+    served, so the next start generates it again instead of failing on duplicate ids."""
+    db = tmp_path / "half.sqlite"
+    store = Store(str(db))
+    generate(store, size="small", seed=5)
+    store.conn.execute("DELETE FROM meta WHERE key = 'seeded'")   # as if cut before the end
+    store.conn.commit()
+    store.close()
+    with sandbox_process("--db", str(db), "--seed", "5") as (proc, url, token):
+        deals = httpx.get(f"{url}/api/v2/deals/1", headers={"x-api-token": token}, timeout=10)
+        assert deals.status_code == 200
+        assert stop(proc) == 0
+        _, err = proc.communicate(timeout=10)
+    assert re.fullmatch(r"Sandbox: generated small demo data \(seed 5\) in \d+\.\d s; the "
+                        rf"earlier generation into {re.escape(str(db))} was interrupted, so it "
+                        r"started afresh\n", err), err
+    fresh = Store()
+    generate(fresh, size="small", seed=5)
+    kept = Store(str(db))
+    try:
+        for name in ("users", "deals", "persons", "deal_products", "files"):
+            assert kept.count(name, include_deleted=True) == fresh.count(
+                name, include_deleted=True), name
+    finally:
+        kept.close()
+        fresh.close()
+
+
+def test_ctrl_c_while_generating_is_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "big.sqlite"
+    command = [sys.executable, "-m", "explorer.app", "sandbox", "--port", "0", "--size",
+               "large", "--db", str(db)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+                          ) as proc:
+        deadline = time.monotonic() + 60
+        while not db.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)          # the file appears once the data is being generated
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert out == "" and "Traceback" not in err
+    assert err == ("pipedrive-explorer sandbox: interrupted before serving, while the demo "
+                   "data was generated\n")
