@@ -180,6 +180,8 @@ BAD_INPUT: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
     (("--plan", "x"), ("--plan", "'x'", "growth")),
     (("--oauth-redirect-uri", "bad"), ("--oauth-redirect-uri", "'bad'", "https://")),
     (("--fault-seed", "abc"), ("--fault-seed", "'abc'")),
+    (("--fault", "latency:probability=1,method=FOO"), ("--fault", "method", "'FOO'")),
+    (("--fault", "error_500:count=1,path=api/v2/*"), ("--fault", "path", "'api/v2/*'")),
 ]
 
 
