@@ -104,6 +104,13 @@ def _token(text: str) -> str:
     return text
 
 
+def _client_id(text: str) -> str:
+    # HTTP Basic (client_id:client_secret) splits at the first colon.
+    if ":" in _token(text):
+        raise argparse.ArgumentTypeError("must not contain ':' (HTTP Basic splits there)")
+    return text
+
+
 def _limit(key: str) -> int:
     return int(MAXIMUM[key][0])
 
@@ -163,9 +170,10 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     variants.add_argument("--no-daily-headers", dest="daily_headers", action="store_false",
                           help="no x-daily-ratelimit-token-limit/-remaining on any answer")
     oauth = parser.add_argument_group("OAuth emulation")
-    oauth.add_argument("--oauth-client-id", default=OAuthConfig.client_id,
+    oauth.add_argument("--oauth-client-id", type=_client_id, default=OAuthConfig.client_id,
                        help="the OAuth app's client id (default: %(default)s)")
-    oauth.add_argument("--oauth-client-secret", default=OAuthConfig.client_secret,
+    oauth.add_argument("--oauth-client-secret", type=_token,
+                       default=OAuthConfig.client_secret,
                        help="the OAuth app's client secret (default: %(default)s)")
     oauth.add_argument("--oauth-token-ttl", type=_whole(1, 10 * 366 * 86_400),
                        default=OAuthConfig.access_token_ttl,

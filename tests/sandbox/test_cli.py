@@ -180,6 +180,9 @@ BAD_INPUT: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
     (("--plan", "x"), ("--plan", "'x'", "growth")),
     (("--oauth-redirect-uri", "bad"), ("--oauth-redirect-uri", "'bad'", "https://")),
     (("--fault-seed", "abc"), ("--fault-seed", "'abc'")),
+    (("--oauth-client-id", ""), ("--oauth-client-id", "non-empty")),
+    (("--oauth-client-id", "app:1"), ("--oauth-client-id", "':'")),
+    (("--oauth-client-secret", ""), ("--oauth-client-secret", "non-empty")),
     (("--fault", "latency:probability=1,method=FOO"), ("--fault", "method", "'FOO'")),
     (("--fault", "error_500:count=1,path=api/v2/*"), ("--fault", "path", "'api/v2/*'")),
 ]
