@@ -22,6 +22,7 @@ from explorer.sandbox import dbfile
 from explorer.sandbox.admin import MAXIMUM
 from explorer.sandbox.app import DEFAULT_TOKEN, create_app
 from explorer.sandbox.config import (
+    DAILY_MESSAGE_MODES,
     PLANS,
     SEARCH_HEADER_MODES,
     FaultConfig,
@@ -167,6 +168,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     variants.add_argument("--search-headers", choices=SEARCH_HEADER_MODES, default="search",
                           help="which window's counters search answers carry: their own (10 "
                           "per 2 s) or the general burst window's (default: search)")
+    variants.add_argument("--daily-message", choices=DAILY_MESSAGE_MODES, default="timed",
+                          help="what a budget 429 says: that it is spent and when it resets, "
+                          "or only that it is spent (default: timed)")
     variants.add_argument("--no-daily-headers", dest="daily_headers", action="store_false",
                           help="no x-daily-ratelimit-token-limit/-remaining on any answer")
     oauth = parser.add_argument_group("OAuth emulation")
@@ -234,6 +238,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
             retry_after=args.retry_after, block_after=args.block_after,
             block_seconds=args.block_seconds, success_headers=args.success_headers,
             search_headers=args.search_headers, daily_headers=args.daily_headers,
+            daily_message=args.daily_message,
             server_timezone=args.server_timezone,
         ),
         oauth=OAuthConfig(

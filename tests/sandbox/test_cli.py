@@ -173,6 +173,7 @@ BAD_INPUT: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
     (("--server-timezone", "Mars/Olympus_Mons"), ("--server-timezone", "unknown time zone",
                                                   "IANA")),
     (("--search-headers", "both"), ("--search-headers", "'both'")),
+    (("--daily-message", "vague"), ("--daily-message", "'vague'", "plain")),
     # An empty host would bind every interface, not the loopback the help promises.
     (("--host", ""), ("--host", "127.0.0.1")),
     (("--size", "bogus"), ("--size", "'bogus'", "small")),
@@ -241,21 +242,23 @@ def test_help_shows_every_default() -> None:
                             ("--oauth-client-id", "sandbox-client-id"),
                             ("--oauth-client-secret", "sandbox-client-secret"),
                             ("--oauth-token-ttl", "3599"), ("--server-timezone", "UTC"),
-                            ("--search-headers", "search"), ("--token", DEFAULT_TOKEN)]:
+                            ("--search-headers", "search"), ("--daily-message", "timed"),
+                            ("--token", DEFAULT_TOKEN)]:
         assert re.search(rf"default: [^)]*\b{re.escape(default)}\)", shown[option]), option
 
 
 def test_the_switches_reach_the_running_sandbox() -> None:
     switches = ("--no-success-ratelimit-headers", "--search-headers", "burst",
-                "--no-daily-headers", "--server-timezone", "Asia/Tokyo", "--block-after", "7")
+                "--no-daily-headers", "--server-timezone", "Asia/Tokyo", "--block-after", "7",
+                "--daily-message", "plain")
     with sandbox_process(*switches) as (proc, url, token), \
             httpx.Client(base_url=url, headers={"x-api-token": token}, timeout=10) as http:
         limits = http.get("/_sandbox/limits").json()
         assert {key: limits[key] for key in ("success_headers", "search_headers",
                                              "daily_headers", "server_timezone",
-                                             "block_after")} == {
+                                             "block_after", "daily_message")} == {
             "success_headers": False, "search_headers": "burst", "daily_headers": False,
-            "server_timezone": "Asia/Tokyo", "block_after": 7}
+            "server_timezone": "Asia/Tokyo", "block_after": 7, "daily_message": "plain"}
         deal = http.get("/api/v2/deals/1")
         assert deal.status_code == 200
         assert not {h for h in deal.headers if h.startswith(("x-ratelimit", "x-daily-ratelimit"))}
