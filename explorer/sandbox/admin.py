@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from explorer.sandbox.config import (
+    DAILY_MESSAGE_MODES,
     FAULT_KINDS,
     PLANS,
     SEARCH_HEADER_MODES,
@@ -238,6 +239,11 @@ def _limit_changes(body: JSON) -> dict[str, Any]:
             if value not in SEARCH_HEADER_MODES:
                 raise bad_request(f"'search_headers' must be one of "
                                   f"{', '.join(SEARCH_HEADER_MODES)}, got {_shown(value)}")
+            changes[key] = value
+        elif key == "daily_message":
+            if value not in DAILY_MESSAGE_MODES:
+                raise bad_request(f"'daily_message' must be one of "
+                                  f"{', '.join(DAILY_MESSAGE_MODES)}, got {_shown(value)}")
             changes[key] = value
         elif key == "server_timezone":
             if not isinstance(value, str):

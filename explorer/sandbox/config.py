@@ -15,6 +15,8 @@ AuthKind = Literal["token", "oauth"]
 FaultKind = Literal["latency", "error_500", "error_502", "error_503", "drop", "hang", "lost"]
 SearchHeaders = Literal["search", "burst"]
 SEARCH_HEADER_MODES: tuple[SearchHeaders, ...] = ("search", "burst")
+DailyMessage = Literal["timed", "plain"]
+DAILY_MESSAGE_MODES: tuple[DailyMessage, ...] = ("timed", "plain")
 
 PLANS: tuple[Plan, ...] = ("lite", "growth", "premium", "ultimate")
 FAULT_KINDS: tuple[FaultKind, ...] = (
@@ -61,6 +63,10 @@ class LimitConfig:
             budget 429 is then told apart only by its message.
         server_timezone: the IANA zone whose midnight resets the daily budget ("at midnight
             at server's timezone", which need not be UTC).
+        daily_message: what a budget 429's ``error_info`` says. ``"timed"``: that the budget is
+            spent and when it resets (the zone, the instant, "in N s"); ``"plain"``: only that
+            it is spent. Pipedrive documents neither the body nor a reset time, so a client
+            must not count on being told when: with "plain" it has to estimate and find out.
     """
 
     enabled: bool = True
@@ -76,6 +82,7 @@ class LimitConfig:
     search_headers: SearchHeaders = "search"
     daily_headers: bool = True
     server_timezone: str = "UTC"
+    daily_message: DailyMessage = "timed"
 
     def __post_init__(self) -> None:
         server_zone(self.server_timezone)  # an unknown zone fails here, not at midnight

@@ -65,6 +65,9 @@ class HangTimeout(httpx.ReadTimeout):
     """Raised in process when a ``hang`` fault outlasts its ``hang_seconds``."""
 
 
+FAULT_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")  # what the API answers
+
+
 def validate_rule(rule: FaultRule) -> None:
     """Raise ``ValueError`` (with what to fix) for a rule that cannot work."""
     if rule.kind not in FAULT_KINDS:
@@ -80,6 +83,13 @@ def validate_rule(rule: FaultRule) -> None:
             raise ValueError(f"{name} must not be negative")
     if rule.hang_seconds <= 0:
         raise ValueError("hang_seconds must be positive")
+    # A rule whose method or path can match no request would silently inject nothing.
+    if rule.method is not None and rule.method.upper() not in FAULT_METHODS:
+        raise ValueError(f"method must be one of {', '.join(FAULT_METHODS)}, "
+                         f"got {rule.method[:40]!r}")
+    if rule.path is not None and not rule.path.startswith(("/", "*")):
+        raise ValueError(f"path is a pattern on the URL path, starting with / (e.g. "
+                         f"/api/v2/deals/*), got {rule.path[:80]!r}")
 
 
 @dataclass

@@ -25,8 +25,9 @@ What is enforced (``../shared/pipedrive-api.md`` §5; numbers in ``config.py``):
 
 Rejected and blocked requests are not charged and do not occupy a window.
 
-Which headers say so is switchable (``LimitConfig``: ``success_headers``, ``search_headers``,
-``daily_headers``), because Pipedrive does not document it; the enforcement never changes.
+Which headers say so, and whether a budget 429 says when the budget resets, is switchable
+(``LimitConfig``: ``success_headers``, ``search_headers``, ``daily_headers``,
+``daily_message``), because Pipedrive does not document it; the enforcement never changes.
 """
 
 from __future__ import annotations
@@ -380,12 +381,15 @@ class Limiter:
             wall = _utc(self.clock.now())
             wait = max(1, -(-(self._day_end - wall) // timedelta(seconds=1)))
             left = max(0, config.daily_budget - self._used)
-            error_info = (f"Daily API token budget exhausted: this request costs {info.cost} "
-                          f"tokens and {left} of the company's {config.daily_budget} remain "
-                          "today. The budget resets at midnight server time "
-                          f"({config.server_timezone}), at "
-                          f"{_iso(self._day_end)}, in {wait} s; retrying before then is "
-                          "pointless.")
+            if config.daily_message == "plain":  # nothing about when it resets
+                error_info = ("Daily API token budget exhausted: the company's API token "
+                              "budget for today is spent.")
+            else:
+                error_info = (
+                    f"Daily API token budget exhausted: this request costs {info.cost} tokens "
+                    f"and {left} of the company's {config.daily_budget} remain today. The "
+                    f"budget resets at midnight server time ({config.server_timezone}), at "
+                    f"{_iso(self._day_end)}, in {wait} s; retrying before then is pointless.")
         body = ApiProblem(429, "Request over limit", error_info).body()
         body["errorCode"] = 429
         response = JSONResponse(body, status_code=429)

@@ -7,23 +7,22 @@ import asyncio
 import contextlib
 import errno
 import math
-import os
 import signal
 import socket
-import sqlite3
 import sys
 import textwrap
 import threading
-import time
 from collections.abc import Callable, Generator, Sequence
 from types import FrameType
 from typing import NoReturn
 
 import uvicorn
 
+from explorer.sandbox import dbfile
 from explorer.sandbox.admin import MAXIMUM
 from explorer.sandbox.app import DEFAULT_TOKEN, create_app
 from explorer.sandbox.config import (
+    DAILY_MESSAGE_MODES,
     PLANS,
     SEARCH_HEADER_MODES,
     FaultConfig,
@@ -34,7 +33,6 @@ from explorer.sandbox.config import (
     parse_fault,
     server_zone,
 )
-from explorer.sandbox.demo import generate
 from explorer.sandbox.faults import validate_rule
 from explorer.sandbox.oauth import redirect_uri_problem
 from explorer.sandbox.store import Store
@@ -92,10 +90,25 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _host(text: str) -> str:
+    # An empty host would bind every interface (0.0.0.0) while the help promises loopback.
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "needs an address: 127.0.0.1 (loopback only), ::1, or 0.0.0.0 for every interface")
+    return text
+
+
 def _token(text: str) -> str:
     if not text or not text.isascii() or not text.isprintable() or " " in text:
         raise argparse.ArgumentTypeError(
             "must be non-empty printable ASCII without spaces (clients send it in a header)")
+    return text
+
+
+def _client_id(text: str) -> str:
+    # HTTP Basic (client_id:client_secret) splits at the first colon.
+    if ":" in _token(text):
+        raise argparse.ArgumentTypeError("must not contain ':' (HTTP Basic splits there)")
     return text
 
 
@@ -108,7 +121,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         prog=PROG, formatter_class=_Help,
         description="Run the local Pipedrive-compatible sandbox server with demo data.",
     )
-    parser.add_argument("--host", default="127.0.0.1",
+    parser.add_argument("--host", type=_host, default="127.0.0.1",
                         help="address to bind (default: 127.0.0.1, loopback only)")
     parser.add_argument("--port", type=_whole(0, 65535, " (0 picks a free one)"), default=8765,
                         help="port to listen on; 0 picks a free one (default: 8765)")
@@ -155,12 +168,16 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     variants.add_argument("--search-headers", choices=SEARCH_HEADER_MODES, default="search",
                           help="which window's counters search answers carry: their own (10 "
                           "per 2 s) or the general burst window's (default: search)")
+    variants.add_argument("--daily-message", choices=DAILY_MESSAGE_MODES, default="timed",
+                          help="what a budget 429 says: that it is spent and when it resets, "
+                          "or only that it is spent (default: timed)")
     variants.add_argument("--no-daily-headers", dest="daily_headers", action="store_false",
                           help="no x-daily-ratelimit-token-limit/-remaining on any answer")
     oauth = parser.add_argument_group("OAuth emulation")
-    oauth.add_argument("--oauth-client-id", default=OAuthConfig.client_id,
+    oauth.add_argument("--oauth-client-id", type=_client_id, default=OAuthConfig.client_id,
                        help="the OAuth app's client id (default: %(default)s)")
-    oauth.add_argument("--oauth-client-secret", default=OAuthConfig.client_secret,
+    oauth.add_argument("--oauth-client-secret", type=_token,
+                       default=OAuthConfig.client_secret,
                        help="the OAuth app's client secret (default: %(default)s)")
     oauth.add_argument("--oauth-token-ttl", type=_whole(1, 10 * 366 * 86_400),
                        default=OAuthConfig.access_token_ttl,
@@ -221,6 +238,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
             retry_after=args.retry_after, block_after=args.block_after,
             block_seconds=args.block_seconds, success_headers=args.success_headers,
             search_headers=args.search_headers, daily_headers=args.daily_headers,
+            daily_message=args.daily_message,
             server_timezone=args.server_timezone,
         ),
         oauth=OAuthConfig(
@@ -305,36 +323,13 @@ def _bind_advice(exc: Exception) -> str:
     return f"{reason}."
 
 
-def _db_advice(db: str, exc: sqlite3.Error) -> str:
-    if os.path.isdir(db):
-        return (f"{db} is a folder. Give --db a file path, e.g. "
-                f"{os.path.join(db, 'sandbox.sqlite')}.")
-    folder = os.path.dirname(os.path.abspath(db))
-    if not os.path.isdir(folder):
-        return f"the folder {folder} does not exist. Create it, or give --db another path."
-    return f"{exc}. Give --db a new file path, or the file of an earlier sandbox run."
-
-
 def open_store(db: str | None, size: str, seed: int) -> tuple[Store, str]:
-    """The store to serve, seeded with demo data if new; also a line saying what it holds.
-
-    A database that cannot be opened or written stops the CLI with one line naming the file.
-    """
+    """The store to serve and a line saying what it holds; an unusable ``--db`` stops the CLI
+    with one line naming the file (``dbfile.py``)."""
     try:
-        return _open_store(db, size, seed)
-    except sqlite3.Error as exc:
-        fail(f"Cannot use the database {db or ':memory:'}: {_db_advice(db or '', exc)}")
-
-
-def _open_store(db: str | None, size: str, seed: int) -> tuple[Store, str]:
-    store = Store(db)
-    if store.is_empty():
-        started = time.perf_counter()
-        generate(store, size=size, seed=seed)
-        took = time.perf_counter() - started
-        return store, f"generated {size} demo data (seed {seed}) in {took:.1f} s"
-    return store, (f"using existing data in {db} "
-                   f"({store.get_meta('size')}, seed {store.get_meta('seed')})")
+        return dbfile.open_store(db, size, seed)
+    except dbfile.UnusableDatabase as exc:
+        fail(str(exc))
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -352,8 +347,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     base_url = f"http://{shown}:{port}"
     try:
         store, how = open_store(args.db, args.size, args.seed)
-    except BaseException:
+    except BaseException as exc:
         sock.close()
+        if isinstance(exc, KeyboardInterrupt):
+            # Ctrl-C during a long generation: one line, not a traceback; 130 = 128 + SIGINT.
+            message = f"{PROG}: interrupted before serving, while the demo data was generated"
+            print(message, file=sys.stderr, flush=True)  # noqa: T201
+            raise SystemExit(130) from None
         raise
     print(f"Sandbox: {how}", file=sys.stderr, flush=True)  # noqa: T201 - stderr: progress
     app = create_app(store, token=args.token, base_url=base_url, config=config)

@@ -156,6 +156,9 @@ async def test_the_next_n_patches_fail_then_the_rule_is_used_up(
     ({"kind": "drop", "count": 1, "path": 7}, "'path' must be a non-empty string"),
     ({"kind": "hang", "count": 1, "hang_seconds": 0}, "hang_seconds must be positive"),
     ({"kind": "drop", "count": 1, "when": "now"}, "Unknown field(s): when"),
+    # Rules that could never match a request would inject nothing, silently.
+    ({"kind": "drop", "count": 1, "method": "PACTH"}, "method must be one of GET, POST"),
+    ({"kind": "drop", "count": 1, "path": "api/v2/deals/*"}, "starting with /"),
 ])
 async def test_invalid_fault_rules_get_a_clear_400(
     client: httpx.AsyncClient, body: dict[str, Any], needle: str

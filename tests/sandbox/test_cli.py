@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +18,8 @@ import httpx
 import pytest
 
 from explorer.sandbox.app import DEFAULT_TOKEN
+from explorer.sandbox.demo import generate
+from explorer.sandbox.store import Store
 
 pytestmark = pytest.mark.e2e
 
@@ -168,6 +173,19 @@ BAD_INPUT: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
     (("--server-timezone", "Mars/Olympus_Mons"), ("--server-timezone", "unknown time zone",
                                                   "IANA")),
     (("--search-headers", "both"), ("--search-headers", "'both'")),
+    (("--daily-message", "vague"), ("--daily-message", "'vague'", "plain")),
+    # An empty host would bind every interface, not the loopback the help promises.
+    (("--host", ""), ("--host", "127.0.0.1")),
+    (("--size", "bogus"), ("--size", "'bogus'", "small")),
+    (("--seed", "abc"), ("--seed", "'abc'")),
+    (("--plan", "x"), ("--plan", "'x'", "growth")),
+    (("--oauth-redirect-uri", "bad"), ("--oauth-redirect-uri", "'bad'", "https://")),
+    (("--fault-seed", "abc"), ("--fault-seed", "'abc'")),
+    (("--oauth-client-id", ""), ("--oauth-client-id", "non-empty")),
+    (("--oauth-client-id", "app:1"), ("--oauth-client-id", "':'")),
+    (("--oauth-client-secret", ""), ("--oauth-client-secret", "non-empty")),
+    (("--fault", "latency:probability=1,method=FOO"), ("--fault", "method", "'FOO'")),
+    (("--fault", "error_500:count=1,path=api/v2/*"), ("--fault", "path", "'api/v2/*'")),
 ]
 
 
@@ -224,21 +242,23 @@ def test_help_shows_every_default() -> None:
                             ("--oauth-client-id", "sandbox-client-id"),
                             ("--oauth-client-secret", "sandbox-client-secret"),
                             ("--oauth-token-ttl", "3599"), ("--server-timezone", "UTC"),
-                            ("--search-headers", "search"), ("--token", DEFAULT_TOKEN)]:
+                            ("--search-headers", "search"), ("--daily-message", "timed"),
+                            ("--token", DEFAULT_TOKEN)]:
         assert re.search(rf"default: [^)]*\b{re.escape(default)}\)", shown[option]), option
 
 
 def test_the_switches_reach_the_running_sandbox() -> None:
     switches = ("--no-success-ratelimit-headers", "--search-headers", "burst",
-                "--no-daily-headers", "--server-timezone", "Asia/Tokyo", "--block-after", "7")
+                "--no-daily-headers", "--server-timezone", "Asia/Tokyo", "--block-after", "7",
+                "--daily-message", "plain")
     with sandbox_process(*switches) as (proc, url, token), \
             httpx.Client(base_url=url, headers={"x-api-token": token}, timeout=10) as http:
         limits = http.get("/_sandbox/limits").json()
         assert {key: limits[key] for key in ("success_headers", "search_headers",
                                              "daily_headers", "server_timezone",
-                                             "block_after")} == {
+                                             "block_after", "daily_message")} == {
             "success_headers": False, "search_headers": "burst", "daily_headers": False,
-            "server_timezone": "Asia/Tokyo", "block_after": 7}
+            "server_timezone": "Asia/Tokyo", "block_after": 7, "daily_message": "plain"}
         deal = http.get("/api/v2/deals/1")
         assert deal.status_code == 200
         assert not {h for h in deal.headers if h.startswith(("x-ratelimit", "x-daily-ratelimit"))}
@@ -256,3 +276,70 @@ def test_a_file_that_is_no_database_is_refused_and_left_alone(tmp_path: Path) ->
                                   f"{notes}: file is not a database")
     assert len(done.stderr.splitlines()) == 1
     assert notes.read_text() == "not a database\n" * 100
+
+
+def test_another_programs_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    """A SQLite file of another program is not a sandbox's: the sandbox must not add its
+    tables and demo data to it."""
+    other = tmp_path / "inventory.sqlite"
+    with contextlib.closing(sqlite3.connect(other)) as conn:
+        conn.execute("CREATE TABLE parts (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.execute("INSERT INTO parts (name) VALUES ('bolt')")
+        conn.commit()
+    before = other.read_bytes()
+    done = run_cli("--db", str(other))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"pipedrive-explorer sandbox: error: Cannot use the database "
+                                  f"{other}: it is another program's SQLite database"), done.stderr
+    assert "parts" in done.stderr and "new file path" in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.sqlite"]
+
+
+def test_a_database_whose_generation_was_interrupted_starts_afresh(tmp_path: Path) -> None:
+    """A generation cut short leaves demo records but no ``seeded`` mark: the file was never
+    served, so the next start generates it again instead of failing on duplicate ids."""
+    db = tmp_path / "half.sqlite"
+    store = Store(str(db))
+    generate(store, size="small", seed=5)
+    store.conn.execute("DELETE FROM meta WHERE key = 'seeded'")   # as if cut before the end
+    store.conn.commit()
+    store.close()
+    with sandbox_process("--db", str(db), "--seed", "5") as (proc, url, token):
+        deals = httpx.get(f"{url}/api/v2/deals/1", headers={"x-api-token": token}, timeout=10)
+        assert deals.status_code == 200
+        assert stop(proc) == 0
+        _, err = proc.communicate(timeout=10)
+    assert re.fullmatch(r"Sandbox: generated small demo data \(seed 5\) in \d+\.\d s; the "
+                        rf"earlier generation into {re.escape(str(db))} was interrupted, so it "
+                        r"started afresh\n", err), err
+    fresh = Store()
+    generate(fresh, size="small", seed=5)
+    kept = Store(str(db))
+    try:
+        for name in ("users", "deals", "persons", "deal_products", "files"):
+            assert kept.count(name, include_deleted=True) == fresh.count(
+                name, include_deleted=True), name
+    finally:
+        kept.close()
+        fresh.close()
+
+
+def test_ctrl_c_while_generating_is_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "big.sqlite"
+    command = [sys.executable, "-m", "explorer.app", "sandbox", "--port", "0", "--size",
+               "large", "--db", str(db)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+                          ) as proc:
+        deadline = time.monotonic() + 60
+        while not db.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)          # the file appears once the data is being generated
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert out == "" and "Traceback" not in err
+    assert err == ("pipedrive-explorer sandbox: interrupted before serving, while the demo "
+                   "data was generated\n")

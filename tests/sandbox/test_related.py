@@ -143,6 +143,62 @@ async def test_deal_product_errors(client: httpx.AsyncClient, store: Store) -> N
     assert too_much.status_code == 400 and "discount" in too_much.json()["error"]
 
 
+async def test_billing_cycles_are_1_to_208(client: httpx.AsyncClient, store: Store) -> None:
+    """The spec: "a positive integer less or equal to 208"."""
+    deal_id = deal_with_products(store)
+    item = store.select("deal_products", [("deal_id = ?", (deal_id,))])[0]
+    url = f"{V2}/deals/{deal_id}/products/{item['id']}"
+    for cycles, status in ((0, 400), (209, 400), (208, 200), (1, 200)):
+        answer = await client.patch(url, json={"billing_frequency": "weekly",
+                                               "billing_frequency_cycles": cycles})
+        assert answer.status_code == status, (cycles, answer.text)
+        if status == 400:
+            assert "billing_frequency_cycles" in answer.json()["error"]
+
+
+async def test_a_deal_takes_at_most_20_recurring_products(client: httpx.AsyncClient) -> None:
+    """The spec: "A deal can have up to 20 products attached with billing_frequency different
+    than one-time"; one-time products are not counted."""
+    deal = (await client.post(f"{V2}/deals", json={"title": "Subscriptions"})).json()["data"]
+    product_id = (await data(client, f"{V2}/products", limit=1))[0]["id"]
+    url = f"{V2}/deals/{deal['id']}/products"
+    item = {"product_id": product_id, "item_price": 10, "quantity": 1}
+    for _ in range(20):
+        added = await client.post(url, json={**item, "billing_frequency": "monthly"})
+        assert added.status_code == 201, added.text
+    refused = await client.post(url, json={**item, "billing_frequency": "annually"})
+    assert refused.status_code == 400 and "20" in refused.json()["error"]
+    one_time = await client.post(url, json=item)
+    assert one_time.status_code == 201, one_time.text
+    made_recurring = await client.patch(f"{url}/{one_time.json()['data']['id']}",
+                                        json={"billing_frequency": "quarterly"})
+    assert made_recurring.status_code == 400
+    recurring = [i for i in await data(client, url, limit=100)
+                 if i["billing_frequency"] != "one-time"]
+    assert len(recurring) == 20
+    # Changing one recurring product's terms does not count it twice.
+    assert (await client.patch(f"{url}/{recurring[0]['id']}",
+                               json={"billing_frequency": "semi-annually"})).status_code == 200
+    await client.delete(f"{url}/{recurring[0]['id']}")
+    assert (await client.post(url, json={**item, "billing_frequency": "monthly"})
+            ).status_code == 201
+
+
+async def test_a_disabled_product_leaves_the_deal_value(client: httpx.AsyncClient) -> None:
+    deal = (await client.post(f"{V2}/deals", json={"title": "Two lines"})).json()["data"]
+    product_id = (await data(client, f"{V2}/products", limit=1))[0]["id"]
+    url = f"{V2}/deals/{deal['id']}/products"
+    first = (await client.post(url, json={"product_id": product_id, "item_price": 100,
+                                          "quantity": 2})).json()["data"]
+    await client.post(url, json={"product_id": product_id, "item_price": 30, "quantity": 1})
+    assert (await data(client, f"{V2}/deals/{deal['id']}"))["value"] == 230
+    off = await client.patch(f"{url}/{first['id']}", json={"is_enabled": False})
+    assert off.status_code == 200 and off.json()["data"]["is_enabled"] is False
+    assert (await data(client, f"{V2}/deals/{deal['id']}"))["value"] == 30
+    await client.patch(f"{url}/{first['id']}", json={"is_enabled": True})
+    assert (await data(client, f"{V2}/deals/{deal['id']}"))["value"] == 230
+
+
 # ---------------------------------------------------------------------- followers
 
 
@@ -222,6 +278,37 @@ async def test_a_patch_appears_in_the_changelog_with_old_and_new_values(
     assert entry["old_value"] == record.get(old_key) and entry["new_value"] == body[key]
     assert entry["time"] == stamp(120).replace("T", " ")[:19]
     assert entry["actor_user_id"] == 1 and entry["change_source"] == "api"
+
+
+@pytest.mark.parametrize("path,key", [("persons", "name"), ("organizations", "name"),
+                                      ("deals", "title")])
+async def test_a_patch_that_changes_nothing_records_nothing(
+        client: httpx.AsyncClient, clock: Clock, path: str, key: str) -> None:
+    """Writing a record's own value back changes no field: the record reads the same (but for
+    ``update_time``) and its changelog gains no entry."""
+    for record in await data(client, f"{V2}/{path}", limit=20):
+        before = await data(client, f"{V1}/{path}/{record['id']}/changelog", limit=500)
+        clock.advance(60)
+        patched = await client.patch(f"{V2}/{path}/{record['id']}", json={key: record[key]})
+        assert patched.status_code == 200, patched.text
+        same = {k: v for k, v in patched.json()["data"].items() if k != "update_time"}
+        assert same == {k: v for k, v in record.items() if k != "update_time"}, record["id"]
+        after = await data(client, f"{V1}/{path}/{record['id']}/changelog", limit=500)
+        assert after == before, (record["id"], after[:len(after) - len(before)])
+
+
+async def test_a_patch_records_exactly_the_fields_it_changed(client: httpx.AsyncClient,
+                                                              clock: Clock) -> None:
+    person = (await data(client, f"{V2}/persons", limit=1))[0]
+    before = await data(client, f"{V1}/persons/{person['id']}/changelog", limit=500)
+    clock.advance(60)
+    title = "Chief Buyer" if person.get("job_title") != "Chief Buyer" else "Head of Buying"
+    await client.patch(f"{V2}/persons/{person['id']}", json={"job_title": title})
+    after = await data(client, f"{V1}/persons/{person['id']}/changelog", limit=500)
+    added = after[:len(after) - len(before)]
+    assert after[len(added):] == before
+    assert [(e["field_key"], e["old_value"], e["new_value"]) for e in added] == [
+        ("job_title", person.get("job_title"), title)]
 
 
 async def test_demo_contacts_have_a_history(client: httpx.AsyncClient, store: Store) -> None:

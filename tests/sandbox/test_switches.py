@@ -9,6 +9,7 @@ which every test here checks too. Clock frozen and moved with ``advance``, as in
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -169,6 +170,38 @@ async def test_no_daily_headers_budget_still_enforced_and_told_by_message(
     burst = await client.get(DEAL)
     assert is_429(burst) and not set(DAILY_HEADERS) & set(burst.headers)
     assert "Rate limit exceeded" in burst.json()["error_info"]
+
+
+@pytest.mark.parametrize("limits", [LimitConfig(budget=3, daily_message="plain",
+                                                server_timezone="Asia/Tokyo", retry_after=True)],
+                         ids=["plain"])
+async def test_a_plain_budget_429_says_it_is_spent_not_when_it_resets(
+        client: httpx.AsyncClient, clock: Clock) -> None:
+    """Pipedrive documents no reset time in a budget 429: the "plain" variant gives none, so
+    a client has to estimate and find out. Only Retry-After (its own switch) still tells."""
+    await spend_budget_of_three(client)
+    spent = await client.get(DEAL)
+    assert is_429(spent) and num(spent, "x-daily-ratelimit-token-remaining") == 0
+    info = spent.json()["error_info"]
+    assert "Daily API token budget exhausted" in info
+    for told in ("Asia/Tokyo", "2025-03-14T15:00:00Z", " s;", "midnight", "resets"):
+        assert told not in info, (told, info)
+    assert not re.search(r"\bin \d+ ?s", info), info
+    # START is 19:00 in Tokyo: the budget still comes back at Tokyo's midnight, 5 h on.
+    assert num(spent, "retry-after") == 5 * 3600
+    clock.advance(timedelta(hours=5))
+    assert (await client.get(DEAL)).status_code == 200
+
+
+async def test_daily_message_admin_switch_and_default(client: httpx.AsyncClient,
+                                                      app: SandboxApp) -> None:
+    assert (await client.get("/_sandbox/limits")).json()["daily_message"] == "timed"
+    changed = await client.patch("/_sandbox/limits", json={"daily_message": "plain"})
+    assert changed.status_code == 200 and changed.json()["daily_message"] == "plain"
+    assert app.state.limiter.config.daily_message == "plain"
+    refused = await client.patch("/_sandbox/limits", json={"daily_message": "vague"})
+    assert refused.status_code == 400
+    assert "'daily_message' must be one of timed, plain" in refused.json()["error"]
 
 
 async def test_daily_headers_admin_switch(client: httpx.AsyncClient) -> None:

@@ -204,7 +204,8 @@ def _person_written(sb: Sandbox, person: JSON, old: JSON | None) -> None:
     person["last_name"] = last.strip() or None
     person["emails"] = _contacts(person.get("emails"), "work")
     person["phones"] = _contacts(person.get("phones"), "work")
-    person["im"] = _contacts(person.get("im"), "work")
+    if "im" in person:  # contact sync's key: a person without it (the demo's) stays so
+        person["im"] = _contacts(person["im"], "work")
 
 
 def _person_defaults(sb: Sandbox, user: int) -> JSON:

@@ -106,9 +106,24 @@ async def get_deals_products(request: Request) -> Response:
     return _products_page(sb, q, where, ("deal_id", *_SORT))
 
 
-def _check_item(sb: Sandbox, body: JSON, old: JSON | None) -> None:
+MAX_RECURRING = 20  # products per deal whose billing_frequency is not one-time (the spec)
+
+
+def _check_recurring_room(sb: Sandbox, deal_id: int) -> None:
+    """400 when the deal already has the most recurring products the spec allows."""
+    items = sb.store.select("deal_products", [("deal_id = ?", (deal_id,))])
+    recurring = sum(1 for i in items if i.get("billing_frequency", "one-time") != "one-time")
+    if recurring >= MAX_RECURRING:
+        raise bad_request(
+            f"A deal can have at most {MAX_RECURRING} products with a billing_frequency other "
+            f"than one-time; this deal has {recurring}",
+            "Bill this product one-time, or remove a recurring product from the deal first.")
+
+
+def _check_item(sb: Sandbox, deal_id: int, body: JSON, old: JSON | None) -> None:
     """The deal-product rules the spec states: quantities and prices are numbers, a one-time
-    product has no billing cycles, a weekly one needs them (1–208)."""
+    product has no billing cycles, a weekly one needs them (1–208), and a deal has at most 20
+    recurring products."""
     product_id = body.get("product_id")
     if product_id is not None:
         product = sb.store.get("products", product_id)
@@ -126,6 +141,8 @@ def _check_item(sb: Sandbox, body: JSON, old: JSON | None) -> None:
                           "Send a number of cycles between 1 and 208.")
     if cycles is not None and not 1 <= cycles <= 208:
         raise bad_request("billing_frequency_cycles must be between 1 and 208")
+    if frequency != "one-time" and (old is None or old.get("billing_frequency") == "one-time"):
+        _check_recurring_room(sb, deal_id)
     start = body.get("billing_start_date")
     if start is not None and not is_date(start):
         raise bad_request(f"Invalid billing_start_date '{shown(start)}'",
@@ -158,7 +175,7 @@ async def add_deal_product(request: Request) -> Response:
     deal = _record(sb, "deals", _path_int(request, "id", "Deal"), "Deal")
     body = await validated_body(request, strict=True)
     require(body, "product_id", "item_price", "quantity")
-    _check_item(sb, body, None)
+    _check_item(sb, deal["id"], body, None)
     product = _record(sb, "products", body["product_id"], "Product")
     now = v2_time(sb.clock.now())
     orders = [i.get("order_nr") or 0 for i in
@@ -195,7 +212,7 @@ async def update_deal_product(request: Request) -> Response:
     sb = sandbox(request)
     deal, old = _attachment(request, sb)
     body = await validated_body(request, strict=True)
-    _check_item(sb, body, old)
+    _check_item(sb, deal["id"], body, old)
     now = v2_time(sb.clock.now())
     item = {**old, **body, "update_time": now}
     if "product_id" in body:
