@@ -360,7 +360,7 @@ class PipedriveClient:
                     with lanes.lane("background"):
                         await self._send(http, "GET", url, {}, None, operation, "burst",
                                          probe=True)
-                except PipedriveError:
+                except (PipedriveError, Refused):  # still spent; or blocked: ask again later
                     continue
                 governor.clear_daily()
                 return
