@@ -5,11 +5,15 @@ growth plan, API token)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
 from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient, RateGovernor
 from explorer.api.errors import RateLimited
+from explorer.api.events import GovernorEvent
+from explorer.api.ratelimit import RateSnapshot
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
 from explorer.sandbox.config import LimitConfig, SandboxConfig
 
@@ -54,3 +58,50 @@ async def test_the_daily_probe_outlives_a_block_met_while_the_budget_is_spent(
         assert await until_true(lambda: governor.daily_resets_at is None)
         assert (await client.get("deals", 3))["id"] == 3
     assert app.state.stats.blocked == 1
+
+
+# ---------------------------------------------------------------------- events as time passes
+# A meter hears events, it does not poll: what changes only because time passed (the window
+# drains, a pause ends) must be published too, or the meter shows a full window forever.
+
+
+async def heard(events: list[GovernorEvent], test: Callable[[GovernorEvent], bool]) -> bool:
+    return await until_true(lambda: bool(events) and test(events[-1]), turns=100)
+
+
+async def test_the_meter_hears_the_window_drain_after_the_last_answer() -> None:
+    governor = RateGovernor(window=0.05, plan="growth")  # a short window: real time, no waits
+    events: list[GovernorEvent] = []
+    governor.subscribe(events.append)
+    for _ in range(3):
+        slot = governor.slot("burst")
+        async with slot:
+            slot.sending()
+    assert await heard(events, lambda e: e.state.windows["burst"].occupied == 3)
+    # Nothing else happens: the answers leave the window by themselves, and the meter hears it.
+    assert await heard(events, lambda e: e.state.windows["burst"].occupied == 0)
+
+
+async def test_the_meter_hears_a_pause_end_with_nothing_queued() -> None:
+    governor = RateGovernor(window=0.05)
+    events: list[GovernorEvent] = []
+    governor.subscribe(events.append)
+    error = RateLimited(429, "GET", "/api/v2/deals", "Request over limit", scope="burst",
+                        retry_after=0.1)
+    assert await governor.on_rate_limited(error, 1)
+    assert await heard(events, lambda e: e.state.windows["burst"].paused_until is not None)
+    assert await heard(events, lambda e: "pause" in e.changes
+                       and e.state.windows["burst"].paused_until is None)
+
+
+async def test_the_meter_hears_a_block_end_without_a_request() -> None:
+    governor = RateGovernor()
+    events: list[GovernorEvent] = []
+    governor.subscribe(events.append)
+    governor.observe(RateSnapshot(
+        scope="burst", limit=None, remaining=None, reset_seconds=None, daily_token_limit=None,
+        daily_token_remaining=None, daily_requests_left=None, status=403,
+        operation="v2 GET /deals/{id}", taken_at=0.0, at=datetime.now(UTC), blocked=True,
+        retry_after=0.1))
+    assert await heard(events, lambda e: e.state.block is not None)
+    assert await heard(events, lambda e: "block" in e.changes and e.state.block is None)
