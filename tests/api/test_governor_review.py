@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient, RateGovernor
-from explorer.api.errors import RateLimited
+from explorer.api.errors import Blocked, RateLimited
 from explorer.api.events import GovernorEvent
-from explorer.api.ratelimit import RateSnapshot
+from explorer.api.ratelimit import MAX_WAIT_S, RateSnapshot
+from explorer.api.responses import api_error
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
 from explorer.sandbox.config import LimitConfig, SandboxConfig
 
@@ -105,3 +107,40 @@ async def test_the_meter_hears_a_block_end_without_a_request() -> None:
         retry_after=0.1))
     assert await heard(events, lambda e: e.state.block is not None)
     assert await heard(events, lambda e: "block" in e.changes and e.state.block is None)
+
+
+# ---------------------------------------------------------------------- absurd waits in headers
+# A proxy or a bug may send any number; none may escape the error tree (an OverflowError from
+# the reset time) or pause the session for centuries or not at all (nan).
+
+ABSURD = ["1e999", "inf", "-inf", "nan", "99999999999", "1e300"]
+
+
+@pytest.mark.parametrize("value", ABSURD)
+def test_an_absurd_retry_after_or_reset_is_a_bounded_wait(value: str) -> None:
+    raw = [(b"retry-after", value.encode()), (b"x-ratelimit-reset", value.encode()),
+           (b"x-ratelimit-limit", b"40"), (b"x-ratelimit-remaining", b"0")]
+    snapshot = RateSnapshot.from_headers(raw, scope="burst", status=429,
+                                         operation="v2 GET /deals/{id}")
+    for seconds in (snapshot.retry_after, snapshot.reset_seconds):
+        assert seconds is None or 0 <= seconds <= MAX_WAIT_S
+    for headers in (raw[:1] + raw[2:], raw[1:]):  # Retry-After alone, the reset alone
+        response = httpx.Response(429, headers=headers, json={
+            "success": False, "error": "Request over limit"})
+        error = api_error(response, RateSnapshot.from_headers(
+            response.headers.raw, scope="burst", status=429, operation="v2 GET /deals/{id}"),
+            "GET", "/api/v2/deals/1", "burst")
+        assert isinstance(error, RateLimited) and error.scope == "burst"
+        assert error.retry_after is None or 0 <= error.retry_after <= MAX_WAIT_S
+
+
+@pytest.mark.parametrize("value", ABSURD)
+def test_an_absurd_retry_after_on_a_block_page_is_a_bounded_cool_down(value: str) -> None:
+    response = httpx.Response(403, headers={"retry-after": value, "cf-ray": "1-TLL",
+                                            "content-type": "text/html"},
+                              text="<title>Attention Required! | Cloudflare</title>")
+    snapshot = RateSnapshot.from_headers(response.headers.raw, scope="burst", status=403,
+                                         operation="v2 GET /deals/{id}", blocked=True)
+    error = api_error(response, snapshot, "GET", "/api/v2/deals/1", "burst")
+    assert isinstance(error, Blocked) and error.cooldown_until is not None
+    assert error.cooldown_until <= datetime.now(UTC) + timedelta(seconds=MAX_WAIT_S + 60)
