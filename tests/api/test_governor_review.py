@@ -144,3 +144,24 @@ def test_an_absurd_retry_after_on_a_block_page_is_a_bounded_cool_down(value: str
     error = api_error(response, snapshot, "GET", "/api/v2/deals/1", "burst")
     assert isinstance(error, Blocked) and error.cooldown_until is not None
     assert error.cooldown_until <= datetime.now(UTC) + timedelta(seconds=MAX_WAIT_S + 60)
+
+
+# ---------------------------------------------------------------------- closing the session
+
+
+async def test_requests_still_queued_when_the_session_closes_are_not_sent(
+    app: SandboxApp, config: ClientConfig
+) -> None:
+    app.state.limiter.reconfigure(LimitConfig(plan="lite"))  # 20 per 2 s
+    governor = RateGovernor(plan="lite")
+    client = await session(config, governor).open()
+    pending = [asyncio.ensure_future(client.get("deals", 1 + i % 40)) for i in range(30)]
+    assert await until_true(lambda: sum(t.done() for t in pending) >= 20)
+    await client.aclose()  # ten still wait for the next window
+    results = await asyncio.gather(*pending, return_exceptions=True)
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(refused) == 10 and len(results) - len(refused) == 20
+    for error in refused:
+        assert isinstance(error, RuntimeError) and "was not sent" in str(error)
+        assert "closed" in str(error)
+    assert sum(app.state.stats.requests.values()) == 20 == client.usage.total_requests
