@@ -69,9 +69,10 @@ class RateGovernor:
       from that answer instead of guessing. Answers without the headers never switch pacing
       off: the limit is then the documented one of ``plan`` for ``auth_kind`` (the lite
       plan's when the plan is not known, the lowest), lowered after a 429 that did not say
-      the limit. The search window is Pipedrive's documented 10 per 2 s and is never learned
-      from headers: search answers may carry the general window's counters. ``paced=False``
-      switches window pacing off (a sandbox run with ``--no-limits``, benchmarks).
+      the limit (not below the lite plan's). The search window is Pipedrive's documented 10
+      per 2 s and is never learned from headers: search answers may carry the general
+      window's counters. ``paced=False`` switches window pacing off (a sandbox run with
+      ``--no-limits``, benchmarks).
     - **Lanes**: a request is in its task's lane (``explorer.api.lanes``: interactive by
       default, background for bulk work). Queued interactive requests go first, and the
       background lane leaves ``reserve`` (a share, at least one place) of each window and
@@ -375,11 +376,13 @@ class RateGovernor:
 
     def _learn_down(self, window: Window) -> None:
         """A window 429 whose answer did not say the limit: the server's limit is below what
-        the session had in the window then."""
+        the session had in the window then, but never below the lowest documented limit (the
+        lite plan's): a 429 met with fewer in the window means another app on the token
+        filled it (the pause covers that), and a limit learned from it would stay for good."""
         occupied, window.unheaded_429 = window.unheaded_429, None
         if window.kind != "burst" or occupied is None or not self.paced:
             return
-        lower = max(1, occupied - 1)
+        lower = max(min(BURST_LIMITS[self.auth_kind].values()), occupied - 1)
         if lower < window.limit:
             window.limit, window.limit_source = lower, "rate_limited"
             self._changed("limit")

@@ -165,3 +165,40 @@ async def test_requests_still_queued_when_the_session_closes_are_not_sent(
         assert isinstance(error, RuntimeError) and "was not sent" in str(error)
         assert "closed" in str(error)
     assert sum(app.state.stats.requests.values()) == 20 == client.usage.total_requests
+
+
+# ---------------------------------------------------------------------- learning down, bounded
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def unheaded_429() -> RateSnapshot:
+    return RateSnapshot(scope="burst", limit=None, remaining=None, reset_seconds=None,
+                        daily_token_limit=None, daily_token_remaining=None,
+                        daily_requests_left=None, status=429,
+                        operation="v2 GET /deals/{id}", taken_at=0.0, at=datetime.now(UTC))
+
+
+@pytest.mark.parametrize(("auth_kind", "lowest"), [("token", 20), ("oauth", 80)])
+async def test_a_429_met_in_a_window_another_app_filled_does_not_throttle_for_good(
+    auth_kind: str, lowest: int
+) -> None:
+    # The session's first request meets a window another app on the token filled, and the
+    # 429 carries no headers: a limit of 1 would slow the session 40-fold for the rest of
+    # its life. No plan of Pipedrive's allows fewer than the lite plan's requests.
+    governor = RateGovernor(plan="growth", auth_kind=auth_kind,  # type: ignore[arg-type]
+                            clock=FakeClock())
+    slot = governor.slot("burst")
+    async with slot:
+        slot.sending()
+    governor.observe(unheaded_429())
+    error = RateLimited(429, "GET", "/api/v2/deals/1", "Request over limit", scope="burst")
+    assert await governor.on_rate_limited(error, 1)
+    assert governor.limit("burst") == lowest
+    assert governor.limit_source("burst") == "rate_limited"
