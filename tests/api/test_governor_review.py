@@ -202,3 +202,25 @@ async def test_a_429_met_in_a_window_another_app_filled_does_not_throttle_for_go
     assert await governor.on_rate_limited(error, 1)
     assert governor.limit("burst") == lowest
     assert governor.limit_source("burst") == "rate_limited"
+
+
+# ---------------------------------------------------------------------- daily, by its message
+
+
+def test_a_daily_message_is_daily_even_with_tokens_left_in_the_headers() -> None:
+    # A server that refuses a request costing more than the budget still holds: the headers
+    # show 4 tokens left, the text says the budget is spent for this request. (The sandbox
+    # lets the last request overdraw instead, so it cannot send this answer.)
+    response = httpx.Response(429, headers={
+        "x-ratelimit-limit": "40", "x-ratelimit-remaining": "39", "x-ratelimit-reset": "2",
+        "x-daily-ratelimit-token-limit": "60000", "x-daily-ratelimit-token-remaining": "4",
+    }, json={"success": False, "error": "Request over limit", "error_info": (
+        "Daily API token budget exhausted: this request costs 10 tokens and 4 of the "
+        "company's 60000 remain today. The budget resets in 3600 s.")})
+    snapshot = RateSnapshot.from_headers(response.headers.raw, scope="burst", status=429,
+                                         operation="v2 GET /deals")
+    error = api_error(response, snapshot, "GET", "/api/v2/deals", "burst")
+    assert isinstance(error, RateLimited) and error.scope == "daily"
+    assert error.resets_at is not None and not error.approximate
+    expected = datetime.now(UTC) + timedelta(seconds=3600)
+    assert abs((error.resets_at - expected).total_seconds()) < 60
