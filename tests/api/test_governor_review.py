@@ -72,7 +72,7 @@ async def heard(events: list[GovernorEvent], test: Callable[[GovernorEvent], boo
 
 
 async def test_the_meter_hears_the_window_drain_after_the_last_answer() -> None:
-    governor = RateGovernor(window=0.05, plan="growth")  # a short window: real time, no waits
+    governor = RateGovernor(window=0.5, plan="growth")  # a short window: real time, no waits
     events: list[GovernorEvent] = []
     governor.subscribe(events.append)
     for _ in range(3):
@@ -85,11 +85,11 @@ async def test_the_meter_hears_the_window_drain_after_the_last_answer() -> None:
 
 
 async def test_the_meter_hears_a_pause_end_with_nothing_queued() -> None:
-    governor = RateGovernor(window=0.05)
+    governor = RateGovernor()
     events: list[GovernorEvent] = []
     governor.subscribe(events.append)
     error = RateLimited(429, "GET", "/api/v2/deals", "Request over limit", scope="burst",
-                        retry_after=0.1)
+                        retry_after=0.5)
     assert await governor.on_rate_limited(error, 1)
     assert await heard(events, lambda e: e.state.windows["burst"].paused_until is not None)
     assert await heard(events, lambda e: "pause" in e.changes
@@ -104,7 +104,7 @@ async def test_the_meter_hears_a_block_end_without_a_request() -> None:
         scope="burst", limit=None, remaining=None, reset_seconds=None, daily_token_limit=None,
         daily_token_remaining=None, daily_requests_left=None, status=403,
         operation="v2 GET /deals/{id}", taken_at=0.0, at=datetime.now(UTC), blocked=True,
-        retry_after=0.1))
+        retry_after=0.5))
     assert await heard(events, lambda e: e.state.block is not None)
     assert await heard(events, lambda e: "block" in e.changes and e.state.block is None)
 
