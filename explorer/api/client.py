@@ -278,6 +278,9 @@ class PipedriveClient:
             # of the in-flight places (a waiting search would block deals otherwise).
             slot = self._governor.slot(kind, probe=True) if probe else self._governor.slot(kind)
             async with slot, self._in_flight:
+                if self._http is not http:  # closed while it waited: it never leaves
+                    raise RuntimeError(f"{method} {url} was not sent: the client session was "
+                                       "closed while the request waited for its turn")
                 self._check_blocked(method, url)  # a block may have come while it waited
                 # Taken once the request may go, without waiting: a long wait for the window
                 # cannot send an access token that expired meanwhile. None: they went stale
@@ -360,7 +363,7 @@ class PipedriveClient:
                     with lanes.lane("background"):
                         await self._send(http, "GET", url, {}, None, operation, "burst",
                                          probe=True)
-                except PipedriveError:
+                except (PipedriveError, Refused):  # still spent; or blocked: ask again later
                     continue
                 governor.clear_daily()
                 return

@@ -29,6 +29,10 @@ from explorer.api.window import GovernedSlot, Window
 
 WINDOW_SECONDS = 2.0
 """Pipedrive's burst and search windows roll over 2 seconds."""
+SETTLE_GAP = 0.1
+"""Seconds at least between the events that tell a meter what time alone changed (answers
+leaving the window, a pause, a block or a daily latch ending), so a draining window of 480
+answers is a few events a second, not 480."""
 
 Plan = Literal["lite", "growth", "premium", "ultimate"]
 AuthKind = Literal["token", "oauth"]
@@ -65,9 +69,10 @@ class RateGovernor:
       from that answer instead of guessing. Answers without the headers never switch pacing
       off: the limit is then the documented one of ``plan`` for ``auth_kind`` (the lite
       plan's when the plan is not known, the lowest), lowered after a 429 that did not say
-      the limit. The search window is Pipedrive's documented 10 per 2 s and is never learned
-      from headers: search answers may carry the general window's counters. ``paced=False``
-      switches window pacing off (a sandbox run with ``--no-limits``, benchmarks).
+      the limit (not below the lite plan's). The search window is Pipedrive's documented 10
+      per 2 s and is never learned from headers: search answers may carry the general
+      window's counters. ``paced=False`` switches window pacing off (a sandbox run with
+      ``--no-limits``, benchmarks).
     - **Lanes**: a request is in its task's lane (``explorer.api.lanes``: interactive by
       default, background for bulk work). Queued interactive requests go first, and the
       background lane leaves ``reserve`` (a share, at least one place) of each window and
@@ -100,7 +105,9 @@ class RateGovernor:
     - **Block**: Pipedrive's 403 block page fails every waiting task at once with
       ``Blocked`` and refuses everything until its cool-down ends (``Retry-After``, else
       ``responses.DEFAULT_BLOCK_COOLDOWN_S``); then one probe goes first.
-    - **Events**: ``subscribe(callback)`` publishes the state for a meter (``events``).
+    - **Events**: ``subscribe(callback)`` publishes the state for a meter (``events``),
+      also when time alone changes it (the window drains, a pause or block ends), at most
+      every ``SETTLE_GAP`` seconds for those.
 
     ``clock`` (monotonic seconds) and ``now`` (UTC wall time, for the daily reset and the
     block) can be replaced in tests.
@@ -153,6 +160,8 @@ class RateGovernor:
         self._events = Publisher()
         self._changes: set[Change] = set()
         self._publishing = False
+        self._settle: asyncio.TimerHandle | None = None
+        self._published_at = clock()
         self.pauses = 0  # 429 pauses taken (each covers every task waiting on that window)
 
     # ------------------------------------------------------------------ what it knows
@@ -367,11 +376,13 @@ class RateGovernor:
 
     def _learn_down(self, window: Window) -> None:
         """A window 429 whose answer did not say the limit: the server's limit is below what
-        the session had in the window then."""
+        the session had in the window then, but never below the lowest documented limit (the
+        lite plan's): a 429 met with fewer in the window means another app on the token
+        filled it (the pause covers that), and a limit learned from it would stay for good."""
         occupied, window.unheaded_429 = window.unheaded_429, None
         if window.kind != "burst" or occupied is None or not self.paced:
             return
-        lower = max(1, occupied - 1)
+        lower = max(min(BURST_LIMITS[self.auth_kind].values()), occupied - 1)
         if lower < window.limit:
             window.limit, window.limit_source = lower, "rate_limited"
             self._changed("limit")
@@ -451,7 +462,43 @@ class RateGovernor:
         self._publishing = False
         changes, self._changes = frozenset(self._changes), set()
         if changes:
+            self._published_at = self._clock()
             self._events.publish(GovernorEvent(changes, self.state()))
+        self._arm_settle()
+
+    def _arm_settle(self) -> None:
+        """Publish again when time alone changes the state (answers leave the window, a pause
+        ends, a block's cool-down or the daily reset time comes): a meter hears events, it
+        does not poll, and would otherwise show the last state forever."""
+        if self._settle is not None:
+            self._settle.cancel()
+            self._settle = None
+        if not self._events:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        now, wall = self._clock(), self._now()
+        times = [when - now for w in self._windows.values()
+                 if (when := w.next_change(now)) is not None]
+        for until in (None if self._block is None else self._block.until,
+                      None if self._daily is None else self._daily.until):
+            if until is not None:
+                times.append((until - wall).total_seconds())
+        if times:
+            self._settle = loop.call_later(max(min(times), SETTLE_GAP), self._settled)
+
+    def _settled(self) -> None:
+        self._settle = None
+        now, wall = self._clock(), self._now()
+        if self._block is not None and wall >= self._block.until:
+            self.resume()
+        if self._daily is not None and wall >= self._daily.until:
+            self.clear_daily()
+        if any(self._published_at < w.paused_until <= now for w in self._windows.values()):
+            self._changed("pause")
+        self._changed("queue")  # what occupies the windows
 
 
 def _blocked(method: str, path: str, until: datetime) -> Blocked:

@@ -3,6 +3,7 @@ governor itself: ``explorer.api.governor``)."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -18,6 +19,10 @@ RequestKind = Literal["burst", "search"]
 """Which window a request counts against: search endpoints have their own (10 per 2 s)."""
 SEARCH_LIMIT = 10
 """Pipedrive's documented search limit per 2-second window, on every plan and auth kind."""
+MAX_WAIT_S = 86_400.0
+"""The longest wait a header is believed for (a day: the daily budget is back by then): a
+proxy's or a bug's ``Retry-After: 1e999`` must neither pause the session for centuries nor
+overflow the reset time computed from it; the governor asks the server again after a day."""
 
 
 def _int(value: bytes | None) -> int | None:
@@ -30,12 +35,15 @@ def _int(value: bytes | None) -> int | None:
 
 
 def _float(value: bytes | None) -> float | None:
+    """A wait in seconds from a header: None if absent, unreadable or not finite; at most
+    ``MAX_WAIT_S``."""
     if value is None:
         return None
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
         return None
+    return min(max(0.0, seconds), MAX_WAIT_S) if math.isfinite(seconds) else None
 
 
 def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
@@ -45,16 +53,18 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
         return None
     text = value.decode("latin-1") if isinstance(value, bytes) else value
     try:
-        return max(0.0, float(text))
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        return min(max(0.0, seconds), MAX_WAIT_S) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return min(max(0.0, (when - (now or datetime.now(UTC))).total_seconds()), MAX_WAIT_S)
 
 
 @dataclass(frozen=True)

@@ -155,15 +155,14 @@ def _told_seconds(retry_after: float | None, error_info: str | None) -> float | 
 def _rate_limited(response: httpx.Response, snapshot: RateSnapshot, kind: RequestKind,
                   fields: tuple[int, str, str, str, str | None, str | None]) -> RateLimited:
     """A 429 is the daily budget only when the budget says so: ``x-daily-ratelimit-token-
-    remaining: 0``, or (the daily headers absent) an error text saying the budget is spent.
+    remaining: 0``, or an error text saying the budget is spent.
     Anything else is a window 429, whatever ``x-ratelimit-remaining`` shows: a search answer
     may carry the general window's counters, which have room while the search window has
     none."""
-    daily_left = snapshot.daily_token_remaining
-    if daily_left is not None:
-        daily = daily_left == 0
-    else:
-        daily = says_daily(fields[3]) or says_daily(fields[4])
+    daily = (snapshot.daily_token_remaining == 0
+             # The text also when the headers show tokens left: a server may refuse a request
+             # that costs more than the budget still holds (4 left, a list costs 10).
+             or says_daily(fields[3]) or says_daily(fields[4]))
     retry_after = snapshot.retry_after
     now = datetime.now(UTC)
     if daily:
