@@ -5,8 +5,6 @@ asked again for every row; the other kinds still get their names."""
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,36 +13,27 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient, RetryPolicy
-from explorer.api.auth import OAuthTokenProvider
 from explorer.api.errors import Forbidden, ServerError
 from explorer.api.fields import Field
 from explorer.api.names import NameCache
-from explorer.api.oauth import OAuthApp, TokenSet
-from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp, create_app
-from explorer.sandbox.config import FaultRule, LimitConfig, OAuthConfig, SandboxConfig
-from explorer.sandbox.routing import Clock, ScopeMismatch, require_scope
+from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
+from explorer.sandbox.config import FaultRule
+from explorer.sandbox.routing import ScopeMismatch, require_scope
 from explorer.sandbox.store import Store
-from tests.sandbox.test_oauth import CLIENT, REDIRECT, exchange, new_code
+from tests.api.tokens_sandbox import (  # noqa: F401 (the fixtures)
+    LOOPBACK,
+    callback_config,
+    loopback_app,
+    loopback_web,
+    signed_in,
+)
 
-# The sandbox at a loopback origin, which the client accepts as an OAuth api_domain.
-LOOPBACK = "http://127.0.0.1:8765"
 # Deals, users and the pipelines, but no contacts: /persons and /organizations answer 403.
 WITHOUT_CONTACTS = "base,deals:read,users:read"
 CONTACTS = ("contacts:read", "contacts:full")  # the spec's security of both v2 lists
 PERSON = Field("deals", "person_id", "Contact person", "people", False, True)
 ORG = Field("deals", "org_id", "Organization", "org", False, True)
 OWNER = Field("deals", "owner_id", "Owner", "user", False, True)
-
-
-@pytest.fixture
-def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(limits=LimitConfig(enabled=False),
-                         oauth=OAuthConfig(redirect_uri=REDIRECT))
-
-
-@pytest.fixture
-def app(store: Store, clock: Clock, sandbox_config: SandboxConfig) -> SandboxApp:
-    return create_app(store, clock=clock, base_url=LOOPBACK, config=sandbox_config)
 
 
 class ContactsScoped:
@@ -71,25 +60,6 @@ def config(app: SandboxApp) -> ClientConfig:
     # No retries: a server error shows at once (the cache sees what the client raises).
     return ClientConfig(base_url=LOOPBACK, transport=httpx.ASGITransport(app=ContactsScoped(app)),
                         retry=RetryPolicy.never())
-
-
-@pytest.fixture
-async def web(app: SandboxApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url=LOOPBACK) as c:
-        yield c
-
-
-async def signed_in(web: httpx.AsyncClient, config: ClientConfig,
-                    scope: str) -> PipedriveClient:
-    answer = await exchange(web, await new_code(web, scope=scope))
-    assert answer.status_code == 200, answer.text
-    body = answer.json()
-    tokens = TokenSet(body["access_token"], body["refresh_token"],
-                      datetime.now(UTC) + timedelta(seconds=body["expires_in"]),
-                      body["api_domain"], body["scope"])
-    return PipedriveClient(config, OAuthTokenProvider(OAuthApp(*CLIENT, oauth_url=LOOPBACK),
-                                                      tokens, http=web))
 
 
 def asked(client: PipedriveClient, operation: str) -> int:

@@ -5,7 +5,7 @@ for ``invalid_grant``, instead of retrying after a back-off; no token shows in t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -15,40 +15,18 @@ from explorer.api import PipedriveClient
 from explorer.api.auth import OAuthTokenProvider
 from explorer.api.errors import AuthExpired, OAuthRejected
 from explorer.api.oauth import refresh
-from explorer.sandbox.app import SandboxApp, create_app
-from explorer.sandbox.config import LimitConfig, OAuthConfig, SandboxConfig
-from explorer.sandbox.routing import Clock
-from explorer.sandbox.store import Store
-from tests.api.tokens_sandbox import (
+from tests.api.tokens_sandbox import (  # noqa: F401 (the fixtures)
     LOOPBACK,
     OAUTH_APP,
     Recorder,
     api_config,
+    auto_approve_config,
     frozen,
+    loopback_app,
+    recorded_http,
+    recorder,
     sign_in_without_browser,
 )
-
-
-@pytest.fixture
-def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(limits=LimitConfig(enabled=False),
-                         oauth=OAuthConfig(auto_approve=True))
-
-
-@pytest.fixture
-def app(store: Store, clock: Clock, sandbox_config: SandboxConfig) -> SandboxApp:
-    return create_app(store, clock=clock, base_url=LOOPBACK, config=sandbox_config)
-
-
-@pytest.fixture
-def wire(app: SandboxApp) -> Recorder:
-    return Recorder(app)
-
-
-@pytest.fixture
-async def http(wire: Recorder) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=wire) as client:
-        yield client
 
 
 def _with(**changes: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:

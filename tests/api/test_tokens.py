@@ -4,7 +4,6 @@ a refused refresh is final for client errors and backs off for server errors."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -29,40 +28,22 @@ from explorer.sandbox.config import (
 )
 from explorer.sandbox.routing import Clock
 from explorer.sandbox.store import Store
-from tests.api.tokens_sandbox import (
+from tests.api.tokens_sandbox import (  # noqa: F401 (the fixtures)
     CLIENT_ID,
     LOOPBACK,
     OAUTH_APP,
     Recorder,
     api_config,
+    auto_approve_config,
     frozen,
+    loopback_app,
+    recorded_http,
+    recorder,
     sign_in_without_browser,
     skewed,
 )
 
 TOKEN_HEAD, TOKEN_TAIL = "0123456789abcdef0123", "456789abcdef01234567"
-
-
-@pytest.fixture
-def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(limits=LimitConfig(enabled=False),
-                         oauth=OAuthConfig(auto_approve=True))
-
-
-@pytest.fixture
-def app(store: Store, clock: Clock, sandbox_config: SandboxConfig) -> SandboxApp:
-    return create_app(store, clock=clock, base_url=LOOPBACK, config=sandbox_config)
-
-
-@pytest.fixture
-def wire(app: SandboxApp) -> Recorder:
-    return Recorder(app)
-
-
-@pytest.fixture
-async def http(wire: Recorder) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=wire) as client:
-        yield client
 
 
 def shows(error: BaseException) -> str:

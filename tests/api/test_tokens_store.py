@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,42 +16,20 @@ from explorer.api.auth import OAuthTokenProvider
 from explorer.api.errors import TokenStoreFailed
 from explorer.api.oauth import TokenSet
 from explorer.api.tokenstore import OnStoreFailed, OnTokens
-from explorer.sandbox.app import SandboxApp, create_app
-from explorer.sandbox.config import LimitConfig, OAuthConfig, SandboxConfig
-from explorer.sandbox.routing import Clock
-from explorer.sandbox.store import Store
-from tests.api.tokens_sandbox import (
+from tests.api.tokens_sandbox import (  # noqa: F401 (the fixtures)
     LOOPBACK,
     OAUTH_APP,
     Recorder,
     api_config,
+    auto_approve_config,
     frozen,
+    loopback_app,
+    recorded_http,
+    recorder,
     sign_in_without_browser,
 )
 
 KEYCHAIN_S = 3.0  # how long the slow keychain takes at most
-
-
-@pytest.fixture
-def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(limits=LimitConfig(enabled=False),
-                         oauth=OAuthConfig(auto_approve=True))
-
-
-@pytest.fixture
-def app(store: Store, clock: Clock, sandbox_config: SandboxConfig) -> SandboxApp:
-    return create_app(store, clock=clock, base_url=LOOPBACK, config=sandbox_config)
-
-
-@pytest.fixture
-def wire(app: SandboxApp) -> Recorder:
-    return Recorder(app)
-
-
-@pytest.fixture
-async def http(wire: Recorder) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=wire) as client:
-        yield client
 
 
 @pytest.fixture
