@@ -7,31 +7,19 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx
 import pytest
 
 from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient
 from explorer.api.query import compile_query_types, encode_query
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
 from explorer.sandbox.store import Store
+from tests.api.recording import Recording
 
 # Records the regular lists show (archived ones have their own).
 LISTED = ("COALESCE(is_archived, 0) = 0", ())
 
 SPECS = Path(__file__).resolve().parents[2] / "resources" / "openapi"
 DATA = Path(__file__).resolve().parents[2] / "explorer" / "api" / "data" / "query_types.json"
-
-
-class Recording(httpx.AsyncBaseTransport):
-    """The sandbox's transport, keeping every request URL that went through it."""
-
-    def __init__(self, app: SandboxApp) -> None:
-        self.inner = httpx.ASGITransport(app=app)
-        self.urls: list[httpx.URL] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.urls.append(request.url)
-        return await self.inner.handle_async_request(request)
 
 
 @pytest.fixture

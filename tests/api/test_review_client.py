@@ -37,21 +37,10 @@ from explorer.api.errors import InvalidValue, TransportError
 from explorer.api.oauth import api_domain_problem
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
 from explorer.sandbox.store import Store
+from tests.api.recording import Recording
 
 LISTED = ("COALESCE(is_archived, 0) = 0", ())
 ARCHIVED = ("COALESCE(is_archived, 0) = 1", ())
-
-
-class Recording(httpx.AsyncBaseTransport):
-    """The sandbox's transport, keeping every request URL that went through it."""
-
-    def __init__(self, app: SandboxApp) -> None:
-        self.inner = httpx.ASGITransport(app=app)
-        self.urls: list[httpx.URL] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.urls.append(request.url)
-        return await self.inner.handle_async_request(request)
 
 
 @pytest.fixture
