@@ -18,17 +18,13 @@ from explorer.api.events import GovernorEvent
 from explorer.api.ratelimit import RateSnapshot, UsageCounter
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
 from explorer.sandbox.config import FaultRule, LimitConfig, SandboxConfig
+from tests.api.governed import session, spend_a_budget_of_two
 from tests.conftest import BASE_URL
 
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
     return SandboxConfig(limits=LimitConfig(enabled=True))  # growth: 40 per 2 s
-
-
-def session(config: ClientConfig, governor: RateGovernor, **options: object) -> PipedriveClient:
-    return PipedriveClient(config, ApiTokenProvider(DEFAULT_TOKEN), governor=governor,
-                           **options)  # type: ignore[arg-type]
 
 
 async def test_jittery_latency_earns_no_429(app: SandboxApp, config: ClientConfig) -> None:
@@ -105,11 +101,8 @@ async def test_a_spent_daily_budget_is_noticed_back_by_a_cheap_probe(
     governor = RateGovernor(daily_probe_interval=0.05)
     governor.subscribe(events.append)
     async with session(config, governor) as client:
-        await client.get("deals", 1)
-        await client.get("deals", 2)
-        with pytest.raises(RateLimited) as caught:
-            await client.get("deals", 3)
-        assert caught.value.scope == "daily" and governor.daily_resets_at is not None
+        await spend_a_budget_of_two(client)
+        assert governor.daily_resets_at is not None
         await asyncio.sleep(0)  # events come once per turn of the loop
         assert any(e.state.daily is not None for e in events)
         await asyncio.sleep(0.3)  # probes meet the spent budget (their 429s cost nothing)

@@ -11,22 +11,19 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient, RateGovernor
+from explorer.api import ClientConfig, RateGovernor
 from explorer.api.errors import Blocked, RateLimited
 from explorer.api.events import GovernorEvent
 from explorer.api.ratelimit import MAX_WAIT_S, RateSnapshot
 from explorer.api.responses import api_error
-from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
+from explorer.sandbox.app import SandboxApp
 from explorer.sandbox.config import LimitConfig, SandboxConfig
+from tests.api.governed import session, spend_a_budget_of_two
 
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
     return SandboxConfig(limits=LimitConfig(enabled=True))
-
-
-def session(config: ClientConfig, governor: RateGovernor) -> PipedriveClient:
-    return PipedriveClient(config, ApiTokenProvider(DEFAULT_TOKEN), governor=governor)
 
 
 async def until_true(predicate: object, turns: int = 200) -> bool:
@@ -44,11 +41,7 @@ async def test_the_daily_probe_outlives_a_block_met_while_the_budget_is_spent(
     app.state.limiter.reconfigure(LimitConfig(budget=2, block_after=0))
     governor = RateGovernor(daily_probe_interval=0.02)
     async with session(config, governor) as client:
-        await client.get("deals", 1)
-        await client.get("deals", 2)
-        with pytest.raises(RateLimited) as caught:
-            await client.get("deals", 3)
-        assert caught.value.scope == "daily"
+        await spend_a_budget_of_two(client)
         # The first probe meets the block page; the next ones are held back by the block.
         assert await until_true(lambda: governor.blocked_until is not None)
         await asyncio.sleep(0.1)  # a few probe intervals inside the block

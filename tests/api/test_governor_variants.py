@@ -13,11 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient, RateGovernor
+from explorer.api import ClientConfig, RateGovernor
 from explorer.api.errors import RateLimited
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
 from explorer.sandbox.config import LimitConfig, SandboxConfig
 from explorer.sandbox.routing import Clock
+from tests.api.governed import session, spend_a_budget_of_two
 from tests.conftest import BASE_URL
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -41,10 +42,6 @@ def variant(request: pytest.FixtureRequest) -> dict[str, Any]:
 @pytest.fixture
 def sandbox_config(variant: dict[str, Any]) -> SandboxConfig:
     return SandboxConfig(limits=LimitConfig(enabled=True, **variant))
-
-
-def session(config: ClientConfig, governor: RateGovernor) -> PipedriveClient:
-    return PipedriveClient(config, ApiTokenProvider(DEFAULT_TOKEN), governor=governor)
 
 
 def other_app(app: SandboxApp) -> httpx.AsyncClient:
@@ -89,11 +86,8 @@ async def test_a_spent_budget_is_daily_in_every_variant(
     app.state.limiter.reconfigure(LimitConfig(enabled=True, budget=2, **_switches(app)))
     governor = RateGovernor(daily_probe_interval=0.05)
     async with session(config, governor) as client:
-        await client.get("deals", 1)
-        await client.get("deals", 2)
-        with pytest.raises(RateLimited) as caught:
-            await client.get("deals", 3)
-        assert caught.value.scope == "daily" and governor.daily_resets_at is not None
+        await spend_a_budget_of_two(client)
+        assert governor.daily_resets_at is not None
         budget = app.state.limiter.snapshot()["daily_budget"]
         server_reset = datetime.fromisoformat(budget["resets_at"].replace("Z", "+00:00"))
         daily = governor.state().daily
