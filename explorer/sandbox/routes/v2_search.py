@@ -98,6 +98,18 @@ def _fields_per_type(q: Query, types: list[str], enum: Sequence[str]) -> dict[st
     }
 
 
+def _id_filters(q: Query, **columns: str) -> Filters:
+    """An equality filter on the record's column for each id parameter the request gave
+    (parameter name → column: the entities name their organization column differently),
+    in the order given."""
+    filters: Filters = []
+    for param, column in columns.items():
+        value = q.int(param)
+        if value is not None:
+            filters.append((f"t.{column} = ?", (value,)))
+    return filters
+
+
 def _page(q: Query, maximum: int) -> tuple[int, Key | None]:
     limit = q.int("limit", 100, minimum=1, maximum=maximum) or 100
     cursor = q.str("cursor")
@@ -379,13 +391,7 @@ async def search_item(request: Request) -> Response:
 @router.route("GET", "/deals/search", "searchDeals")
 async def search_deals(request: Request) -> Response:
     q = Query(request.query_params)
-    filters: Filters = []
-    person_id = q.int("person_id")
-    if person_id is not None:
-        filters.append(("t.person_id = ?", (person_id,)))
-    org_id = q.int("organization_id")
-    if org_id is not None:
-        filters.append(("t.org_id = ?", (org_id,)))
+    filters = _id_filters(q, person_id="person_id", organization_id="org_id")
     status = q.choice("status", ("open", "won", "lost"))
     if status is not None:
         filters.append(("t.status = ?", (status,)))
@@ -395,9 +401,7 @@ async def search_deals(request: Request) -> Response:
 
 @router.route("GET", "/persons/search", "searchPersons")
 async def search_persons(request: Request) -> Response:
-    q = Query(request.query_params)
-    org_id = q.int("organization_id")
-    filters: Filters = [] if org_id is None else [("t.org_id = ?", (org_id,))]
+    filters = _id_filters(Query(request.query_params), organization_id="org_id")
     return _entity_search(request, "person", ("custom_fields", "email", "notes", "phone", "name"),
                           ("person.picture",), filters)
 
@@ -418,13 +422,7 @@ async def search_products(request: Request) -> Response:
 
 @router.route("GET", "/leads/search", "searchLeads")
 async def search_leads(request: Request) -> Response:
-    q = Query(request.query_params)
-    filters: Filters = []
-    person_id = q.int("person_id")
-    if person_id is not None:
-        filters.append(("t.person_id = ?", (person_id,)))
-    org_id = q.int("organization_id")
-    if org_id is not None:
-        filters.append(("t.organization_id = ?", (org_id,)))
+    filters = _id_filters(Query(request.query_params), person_id="person_id",
+                          organization_id="organization_id")
     return _entity_search(request, "lead", ("custom_fields", "notes", "title"),
                           ("lead.was_seen",), filters)
