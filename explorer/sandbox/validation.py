@@ -196,3 +196,21 @@ def _coerced(value: Any, info: JSON) -> Any:
         if isinstance(value, str) and value.lower() in ("true", "false", "0", "1"):
             return value.lower() in ("true", "1")
     return _NOT_COERCIBLE
+
+
+def check_billing(body: JSON, old: JSON | None) -> Any:
+    """The billing frequency a product or a deal's product will have after ``body``
+    (``old``: the record before, None on create), its billing cycles checked as the spec
+    states: a one-time product has none, a weekly one needs them, and they are 1–208."""
+    before = old or {}
+    frequency = body.get("billing_frequency", before.get("billing_frequency", "one-time"))
+    cycles = body.get("billing_frequency_cycles", before.get("billing_frequency_cycles"))
+    if frequency == "one-time" and cycles is not None:
+        raise bad_request("billing_frequency_cycles must be null for a one-time product",
+                          "Send billing_frequency_cycles: null or another billing_frequency.")
+    if frequency == "weekly" and cycles is None:
+        raise bad_request("billing_frequency_cycles is required for weekly billing",
+                          "Send a number of cycles between 1 and 208.")
+    if cycles is not None and not 1 <= cycles <= 208:
+        raise bad_request("billing_frequency_cycles must be between 1 and 208")
+    return frequency

@@ -26,6 +26,7 @@ from explorer.sandbox.http import (
 )
 from explorer.sandbox.routing import Router, Sandbox
 from explorer.sandbox.store import Store, Where
+from explorer.sandbox.validation import check_billing
 
 router = Router("v2")
 
@@ -308,17 +309,7 @@ ORGANIZATIONS = EntityKind(
 
 
 def _check_product(sb: Sandbox, body: JSON, old: JSON | None) -> None:
-    frequency = body.get("billing_frequency", (old or {}).get("billing_frequency", "one-time"))
-    cycles = body.get("billing_frequency_cycles",
-                      (old or {}).get("billing_frequency_cycles"))
-    if frequency == "one-time" and cycles is not None:
-        raise bad_request("billing_frequency_cycles must be null for a one-time product",
-                          "Send billing_frequency_cycles: null or another billing_frequency.")
-    if frequency == "weekly" and cycles is None:
-        raise bad_request("billing_frequency_cycles is required for weekly billing",
-                          "Send a number of cycles between 1 and 208.")
-    if cycles is not None and not 1 <= cycles <= 208:
-        raise bad_request("billing_frequency_cycles must be between 1 and 208")
+    check_billing(body, old)
     seen: set[str] = set()
     for i, price in enumerate(body.get("prices") or ()):
         if not isinstance(price, dict) or not isinstance(price.get("currency"), str):

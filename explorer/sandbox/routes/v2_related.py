@@ -35,7 +35,7 @@ from explorer.sandbox.http import (
 from explorer.sandbox.paging import keyset_page
 from explorer.sandbox.routing import Router, Sandbox, sandbox
 from explorer.sandbox.store import Where
-from explorer.sandbox.validation import require, validated_body
+from explorer.sandbox.validation import check_billing, require, validated_body
 
 router = Router("v2")
 
@@ -131,16 +131,7 @@ def _check_item(sb: Sandbox, deal_id: int, body: JSON, old: JSON | None) -> None
             raise ApiProblem(400, f"Product with id {product_id} not found",
                              "'product_id' must be the id of an existing product.")
     before = old or {}
-    frequency = body.get("billing_frequency", before.get("billing_frequency", "one-time"))
-    cycles = body.get("billing_frequency_cycles", before.get("billing_frequency_cycles"))
-    if frequency == "one-time" and cycles is not None:
-        raise bad_request("billing_frequency_cycles must be null for a one-time product",
-                          "Send billing_frequency_cycles: null or another billing_frequency.")
-    if frequency == "weekly" and cycles is None:
-        raise bad_request("billing_frequency_cycles is required for weekly billing",
-                          "Send a number of cycles between 1 and 208.")
-    if cycles is not None and not 1 <= cycles <= 208:
-        raise bad_request("billing_frequency_cycles must be between 1 and 208")
+    frequency = check_billing(body, old)
     if frequency != "one-time" and (old is None or old.get("billing_frequency") == "one-time"):
         _check_recurring_room(sb, deal_id)
     start = body.get("billing_start_date")
