@@ -14,13 +14,9 @@ from explorer.api import ClientConfig, FieldCatalog
 from explorer.api.errors import Forbidden
 from explorer.api.resources import FieldsEndpoint
 from explorer.sandbox.app import SandboxApp
-from tests.api.tokens_sandbox import (  # noqa: F401 (the fixtures)
-    LOOPBACK,
-    callback_config,
-    loopback_app,
-    loopback_web,
-    signed_in,
-)
+from tests.api.tokens_sandbox import LOOPBACK, signed_in
+
+from tests.api.tokens_sandbox import callback_config, loopback_app, loopback_web  # noqa: F401  # isort: skip (fixtures)
 
 WITHOUT_ADMIN = "base,deals:read,activities:read,leads:read,contacts:read,products:read"
 

@@ -20,13 +20,9 @@ from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
 from explorer.sandbox.config import FaultRule
 from explorer.sandbox.routing import ScopeMismatch, require_scope
 from explorer.sandbox.store import Store
-from tests.api.tokens_sandbox import (  # noqa: F401 (the fixtures)
-    LOOPBACK,
-    callback_config,
-    loopback_app,
-    loopback_web,
-    signed_in,
-)
+from tests.api.tokens_sandbox import LOOPBACK, signed_in
+
+from tests.api.tokens_sandbox import callback_config, loopback_app, loopback_web  # noqa: F401  # isort: skip (fixtures)
 
 # Deals, users and the pipelines, but no contacts: /persons and /organizations answer 403.
 WITHOUT_CONTACTS = "base,deals:read,users:read"

@@ -15,18 +15,15 @@ from explorer.api import PipedriveClient
 from explorer.api.auth import OAuthTokenProvider
 from explorer.api.errors import AuthExpired, OAuthRejected
 from explorer.api.oauth import refresh
-from tests.api.tokens_sandbox import (  # noqa: F401 (the fixtures)
-    LOOPBACK,
+from tests.api.tokens_sandbox import (
     OAUTH_APP,
     Recorder,
     api_config,
-    auto_approve_config,
     frozen,
-    loopback_app,
-    recorded_http,
-    recorder,
     sign_in_without_browser,
 )
+
+from tests.api.tokens_sandbox import auto_approve_config, loopback_app, recorded_http, recorder  # noqa: F401  # isort: skip (fixtures)
 
 
 def _with(**changes: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:

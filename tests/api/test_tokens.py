@@ -28,20 +28,18 @@ from explorer.sandbox.config import (
 )
 from explorer.sandbox.routing import Clock
 from explorer.sandbox.store import Store
-from tests.api.tokens_sandbox import (  # noqa: F401 (the fixtures)
+from tests.api.tokens_sandbox import (
     CLIENT_ID,
     LOOPBACK,
     OAUTH_APP,
     Recorder,
     api_config,
-    auto_approve_config,
     frozen,
-    loopback_app,
-    recorded_http,
-    recorder,
     sign_in_without_browser,
     skewed,
 )
+
+from tests.api.tokens_sandbox import auto_approve_config, loopback_app, recorded_http, recorder  # noqa: F401  # isort: skip (fixtures)
 
 TOKEN_HEAD, TOKEN_TAIL = "0123456789abcdef0123", "456789abcdef01234567"
 

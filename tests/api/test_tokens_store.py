@@ -16,18 +16,15 @@ from explorer.api.auth import OAuthTokenProvider
 from explorer.api.errors import TokenStoreFailed
 from explorer.api.oauth import TokenSet
 from explorer.api.tokenstore import OnStoreFailed, OnTokens
-from tests.api.tokens_sandbox import (  # noqa: F401 (the fixtures)
-    LOOPBACK,
+from tests.api.tokens_sandbox import (
     OAUTH_APP,
     Recorder,
     api_config,
-    auto_approve_config,
     frozen,
-    loopback_app,
-    recorded_http,
-    recorder,
     sign_in_without_browser,
 )
+
+from tests.api.tokens_sandbox import auto_approve_config, loopback_app, recorded_http, recorder  # noqa: F401  # isort: skip (fixtures)
 
 KEYCHAIN_S = 3.0  # how long the slow keychain takes at most
 

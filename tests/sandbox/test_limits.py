@@ -20,18 +20,16 @@ import httpx
 import pytest
 
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp, operations
-from explorer.sandbox.config import LimitConfig, SandboxConfig
+from explorer.sandbox.config import LimitConfig
 from explorer.sandbox.routing import Clock, Operation
-from tests.sandbox.spec import OPT_OUT_HEADER, SpecLog, SpecValidator
+from tests.sandbox.limits_sandbox import BLOCK_PAGE, DEAL, SEARCH, START, TICK, is_429, num, search
 
-START = datetime(2025, 3, 14, 10, 0, tzinfo=UTC)
+from tests.sandbox.limits_sandbox import default_limits, frozen_clock, limited_config  # noqa: F401  # isort: skip (fixtures)
+from tests.sandbox.spec import SpecLog, SpecValidator
+
 MIDNIGHT = datetime(2025, 3, 15, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
 WINDOW = 2 * SECOND
-TICK = timedelta(microseconds=1)
-DEAL = "/api/v2/deals/1"
-SEARCH = "/api/v2/deals/search"
-BLOCK_PAGE = {OPT_OUT_HEADER: "may be answered by the 403 Cloudflare HTML block page"}
 RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
                 "x-daily-requests-left", "x-daily-ratelimit-token-limit",
                 "x-daily-ratelimit-token-remaining")
@@ -42,26 +40,6 @@ BURST = {"token": {"lite": 20, "growth": 40, "premium": 100, "ultimate": 120},
 MULTIPLIER = {"lite": 1, "growth": 2, "premium": 5, "ultimate": 7}
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(frozen_at=START)
-
-
-@pytest.fixture
-def limits() -> LimitConfig:
-    """Pipedrive's defaults (growth plan, API token); tests parametrize this to change them."""
-    return LimitConfig()
-
-
-@pytest.fixture
-def sandbox_config(limits: LimitConfig) -> SandboxConfig:
-    return SandboxConfig(limits=limits)
-
-
-def num(response: httpx.Response, header: str) -> int:
-    return int(response.headers[header])
-
-
 def daily_left(response: httpx.Response) -> int:
     return num(response, "x-daily-ratelimit-token-remaining")
 
@@ -69,18 +47,6 @@ def daily_left(response: httpx.Response) -> int:
 def spec_cost(validator: SpecValidator, op: Operation) -> int:
     cost: int = validator.spec_operation(op.version, op.method, op.path)["x-token-cost"]
     return cost
-
-
-async def search(client: httpx.AsyncClient) -> httpx.Response:
-    return await client.get(SEARCH, params={"term": "Beacon"})
-
-
-def is_429(response: httpx.Response) -> bool:
-    if response.status_code != 429:
-        return False
-    body = response.json()
-    assert body["success"] is False and body["error"] == "Request over limit", body
-    return True
 
 
 # ---------------------------------------------------------------------- headers

@@ -17,54 +17,20 @@ import httpx
 import pytest
 
 from explorer.sandbox.app import SandboxApp
-from explorer.sandbox.config import LimitConfig, SandboxConfig
+from explorer.sandbox.config import LimitConfig
 from explorer.sandbox.routing import Clock
-from tests.sandbox.spec import OPT_OUT_HEADER
+from tests.sandbox.limits_sandbox import BLOCK_PAGE, DEAL, START, TICK, is_429, num, search
 
-START = datetime(2025, 3, 14, 10, 0, tzinfo=UTC)   # a Friday, 10:00 UTC
-TICK = timedelta(microseconds=1)
-DEAL = "/api/v2/deals/1"
-SEARCH = "/api/v2/deals/search"
-BLOCK_PAGE = {OPT_OUT_HEADER: "may be answered by the 403 Cloudflare HTML block page"}
+from tests.sandbox.limits_sandbox import default_limits, frozen_clock, limited_config  # noqa: F401  # isort: skip (fixtures)
+
 WINDOW_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
 DAILY_HEADERS = ("x-daily-ratelimit-token-limit", "x-daily-ratelimit-token-remaining")
 GROWTH_BURST, SEARCH_LIMIT, GROWTH_BUDGET = 40, 10, 60_000
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(frozen_at=START)
-
-
-@pytest.fixture
-def limits() -> LimitConfig:
-    return LimitConfig()
-
-
-@pytest.fixture
-def sandbox_config(limits: LimitConfig) -> SandboxConfig:
-    return SandboxConfig(limits=limits)
-
-
-def num(response: httpx.Response, header: str) -> int:
-    return int(response.headers[header])
-
-
 def window_of(response: httpx.Response) -> tuple[int, int, int]:
     return (num(response, "x-ratelimit-limit"), num(response, "x-ratelimit-remaining"),
             num(response, "x-ratelimit-reset"))
-
-
-def is_429(response: httpx.Response) -> bool:
-    if response.status_code != 429:
-        return False
-    body = response.json()
-    assert body["success"] is False and body["error"] == "Request over limit", body
-    return True
-
-
-async def search(client: httpx.AsyncClient) -> httpx.Response:
-    return await client.get(SEARCH, params={"term": "Beacon"})
 
 
 # ---------------------------------------------------------------------- success headers
