@@ -40,7 +40,7 @@ import sys
 import time
 
 import httpx
-from harness import sandbox_process
+from harness import deal_ids, reset_counters, sandbox_process
 
 from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient
 from explorer.api.governor import RateGovernor
@@ -59,17 +59,6 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-async def deal_ids(client: PipedriveClient, count: int) -> list[int]:
-    ids: list[int] = []
-    async for deal in client.iterate("deals", params={"sort_by": "id"}):
-        ids.append(deal["id"])
-        if len(ids) == count:
-            break
-    if len(ids) < count:
-        raise SystemExit(f"only {len(ids)} deals in the data set; use --size medium")
-    return ids
-
-
 async def run(url: str, token: str, count: int, every: float) -> str:
     config = ClientConfig(base_url=url)
     auth = ApiTokenProvider(token)
@@ -77,8 +66,7 @@ async def run(url: str, token: str, count: int, every: float) -> str:
                                  timeout=30) as admin:
         async with PipedriveClient(config, auth, governor=RateGovernor()) as client:
             ids = await deal_ids(client, count)
-        (await admin.post("/_sandbox/limits/reset")).raise_for_status()
-        (await admin.post("/_sandbox/stats/reset")).raise_for_status()
+        await reset_counters(admin)
 
         waits: list[float] = []
 

@@ -30,14 +30,13 @@ import sys
 import time
 
 import httpx
-from harness import sandbox_process
+from harness import deal_ids, reset_counters, sandbox_process
 
 from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient
 from explorer.api.governor import RateGovernor
 
 PREMIUM_BURST = 100
 WINDOW_S = 2.0
-
 
 
 async def run(url: str, token: str, count: int, margin: float,
@@ -47,15 +46,8 @@ async def run(url: str, token: str, count: int, margin: float,
     async with httpx.AsyncClient(base_url=url, headers={"x-api-token": token},
                                  timeout=30) as admin:
         async with PipedriveClient(config, auth, governor=RateGovernor()) as client:
-            ids = []
-            async for deal in client.iterate("deals", params={"sort_by": "id"}):
-                ids.append(deal["id"])
-                if len(ids) == count:
-                    break
-        if len(ids) < count:
-            raise SystemExit(f"only {len(ids)} deals in the data set; use --size medium")
-        (await admin.post("/_sandbox/limits/reset")).raise_for_status()
-        (await admin.post("/_sandbox/stats/reset")).raise_for_status()
+            ids = await deal_ids(client, count)
+        await reset_counters(admin)
 
         governor = RateGovernor(max_in_flight=config.max_in_flight, margin=margin,
                                 max_skew=max_skew)

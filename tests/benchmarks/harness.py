@@ -1,4 +1,5 @@
-"""What the benchmark scripts share: a sandbox server process on a free loopback port."""
+"""What the benchmark scripts share: a sandbox server process on a free loopback port, the ids
+of the deals a run works on, and resetting the sandbox's counters before the timed part."""
 
 from __future__ import annotations
 
@@ -7,6 +8,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+    from explorer.api import PipedriveClient
 
 
 @contextmanager
@@ -25,3 +32,22 @@ def sandbox_process(*args: str) -> Iterator[tuple[str, str]]:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+async def deal_ids(client: PipedriveClient, count: int) -> list[int]:
+    """The ids of the first ``count`` deals (by id); exits if the data set has fewer."""
+    ids: list[int] = []
+    async for deal in client.iterate("deals", params={"sort_by": "id"}):
+        ids.append(deal["id"])
+        if len(ids) == count:
+            break
+    if len(ids) < count:
+        raise SystemExit(f"only {len(ids)} deals in the data set; use --size medium")
+    return ids
+
+
+async def reset_counters(admin: httpx.AsyncClient) -> None:
+    """Empties the limiter's windows and the request stats through the admin endpoint, so
+    what was spent before (reading the ids) counts nothing in the timed run."""
+    (await admin.post("/_sandbox/limits/reset")).raise_for_status()
+    (await admin.post("/_sandbox/stats/reset")).raise_for_status()
