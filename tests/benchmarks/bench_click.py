@@ -39,19 +39,12 @@ import statistics
 import sys
 import time
 
-import httpx
-from harness import deal_ids, reset_counters, sandbox_process
+from harness import WINDOW_S, admin_and_deals, floor_s, sandbox_process
 
 from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient
 from explorer.api.governor import RateGovernor
 
 GROWTH_BURST = 40
-WINDOW_S = 2.0
-
-
-def floor_s(requests: int) -> float:
-    """The earliest the last of ``requests`` can start: the first window is free."""
-    return (-(-requests // GROWTH_BURST) - 1) * WINDOW_S
 
 
 def p95(values: list[float]) -> float:
@@ -62,12 +55,7 @@ def p95(values: list[float]) -> float:
 async def run(url: str, token: str, count: int, every: float) -> str:
     config = ClientConfig(base_url=url)
     auth = ApiTokenProvider(token)
-    async with httpx.AsyncClient(base_url=url, headers={"x-api-token": token},
-                                 timeout=30) as admin:
-        async with PipedriveClient(config, auth, governor=RateGovernor()) as client:
-            ids = await deal_ids(client, count)
-        await reset_counters(admin)
-
+    async with admin_and_deals(url, token, count) as (admin, ids):
         waits: list[float] = []
 
         async def click(deal_id: int) -> None:
@@ -93,7 +81,7 @@ async def run(url: str, token: str, count: int, every: float) -> str:
         assert [deal["id"] for deal in updated] == ids
         stats = (await admin.get("/_sandbox/stats")).json()["stats"]
 
-    floor, shared = floor_s(count), floor_s(count + len(clicks))
+    floor, shared = floor_s(count, GROWTH_BURST), floor_s(count + len(clicks), GROWTH_BURST)
     limited = stats["rate_limited"]
     print(f"{count} background PATCH /api/v2/deals/{{id}} at growth ({GROWTH_BURST} per "
           f"{WINDOW_S:g} s) and an interactive GET every {every:g} s: {len(clicks)} clicks")

@@ -29,26 +29,19 @@ import asyncio
 import sys
 import time
 
-import httpx
-from harness import deal_ids, reset_counters, sandbox_process
+from harness import WINDOW_S, admin_and_deals, floor_s, sandbox_process
 
 from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient
 from explorer.api.governor import RateGovernor
 
 PREMIUM_BURST = 100
-WINDOW_S = 2.0
 
 
 async def run(url: str, token: str, count: int, margin: float,
               max_skew: float | None) -> str:
     config = ClientConfig(base_url=url)
     auth = ApiTokenProvider(token)
-    async with httpx.AsyncClient(base_url=url, headers={"x-api-token": token},
-                                 timeout=30) as admin:
-        async with PipedriveClient(config, auth, governor=RateGovernor()) as client:
-            ids = await deal_ids(client, count)
-        await reset_counters(admin)
-
+    async with admin_and_deals(url, token, count) as (admin, ids):
         governor = RateGovernor(max_in_flight=config.max_in_flight, margin=margin,
                                 max_skew=max_skew)
         async with PipedriveClient(config, auth, governor=governor) as client:
@@ -60,7 +53,7 @@ async def run(url: str, token: str, count: int, margin: float,
         assert [deal["id"] for deal in updated] == ids
         stats = (await admin.get("/_sandbox/stats")).json()["stats"]
 
-    floor = (-(-count // PREMIUM_BURST) - 1) * WINDOW_S  # the last batch's earliest start
+    floor = floor_s(count, PREMIUM_BURST)  # the last batch's earliest start
     limited = stats["rate_limited"]
     print(f"{count} PATCH /api/v2/deals/{{id}} at premium ({PREMIUM_BURST} per {WINDOW_S:g} s),"
           f" max_in_flight={config.max_in_flight}, margin={margin:g} s, "

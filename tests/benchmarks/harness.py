@@ -1,19 +1,20 @@
 """What the benchmark scripts share: a sandbox server process on a free loopback port, the ids
-of the deals a run works on, and resetting the sandbox's counters before the timed part."""
+of the deals a run works on, resetting the sandbox's counters before the timed part, and the
+floor the burst limit puts under a run."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
-if TYPE_CHECKING:
-    import httpx
+import httpx
 
-    from explorer.api import PipedriveClient
+from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient, RateGovernor
+
+WINDOW_S = 2.0  # the burst window: requests per rolling 2 s per token
 
 
 @contextmanager
@@ -51,3 +52,24 @@ async def reset_counters(admin: httpx.AsyncClient) -> None:
     what was spent before (reading the ids) counts nothing in the timed run."""
     (await admin.post("/_sandbox/limits/reset")).raise_for_status()
     (await admin.post("/_sandbox/stats/reset")).raise_for_status()
+
+
+@asynccontextmanager
+async def admin_and_deals(url: str, token: str,
+                          count: int) -> AsyncIterator[tuple[httpx.AsyncClient, list[int]]]:
+    """An admin HTTP client on the sandbox and the ids of its first ``count`` deals, read
+    with a governed session before the counters are reset (so reading them spends nothing
+    of the timed run's window)."""
+    async with httpx.AsyncClient(base_url=url, headers={"x-api-token": token},
+                                 timeout=30) as admin:
+        async with PipedriveClient(ClientConfig(base_url=url), ApiTokenProvider(token),
+                                   governor=RateGovernor()) as client:
+            ids = await deal_ids(client, count)
+        await reset_counters(admin)
+        yield admin, ids
+
+
+def floor_s(requests: int, burst: int) -> float:
+    """The earliest the last of ``requests`` can start at ``burst`` per window: the first
+    window is free, and each following ``burst`` go as the window frees them."""
+    return (-(-requests // burst) - 1) * WINDOW_S
