@@ -4,20 +4,19 @@ Pipedrive's parameters disagree on how a flag or a time is written: v1 takes som
 numbers ``0``/``1`` (``pinned_to_deal_flag``, ``done``) and others as ``true``/``false``
 (``exact_match``); v2 times are RFC 3339 (``2025-01-01T10:20:00Z``), dates ``YYYY-MM-DD``,
 and v1 ``/recents`` wants ``YYYY-MM-DD HH:MM:SS``. ``data/query_types.json`` records, per
-operation, every query parameter whose spec type is one of these; it is compiled from the
-official specs by ``python -m explorer.api.query resources/openapi`` (``tests/api`` checks it
-matches them), and which parameters a saved filter (``filter_id``) silently overrides, per the
-spec's "If filter_id is provided, this is ignored". A Python ``bool``, ``datetime`` or
-``date`` is written the way its parameter wants (and an int ``0``/``1`` for a spec boolean as
-``false``/``true``); a parameter the table does not know gets ``true``/``false`` and RFC 3339
-in UTC.
+operation, every query parameter whose spec type is one of these, and which parameters a saved
+filter (``filter_id``) silently overrides, per the spec's "If filter_id is provided, this is
+ignored". A Python ``bool``, ``datetime`` or ``date`` is written the way its parameter wants
+(and an int ``0``/``1`` for a spec boolean as ``false``/``true``); a parameter the table does
+not know gets ``true``/``false`` and RFC 3339 in UTC. The table is compiled from the official
+specs by ``compile_query_types``, which ``python -m explorer.sandbox.specdata
+resources/openapi`` runs with the other compiled tables (``tests/api`` checks it matches them).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from functools import cache
@@ -159,17 +158,3 @@ def compile_query_types(spec_dir: Path) -> dict[str, Any]:
     return {"types": dict(sorted(out.items())),
             "overridden_by_filter_id": {k: sorted(v) for k, v in sorted(overridden.items())}}
 
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m explorer.api.query <spec dir>", file=sys.stderr)  # noqa: T201
-        return 2
-    table = compile_query_types(Path(argv[0]))
-    target = Path(__file__).parent / "data" / "query_types.json"
-    target.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"{target}: {len(table['types'])} operations")  # noqa: T201 - a command-line tool
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

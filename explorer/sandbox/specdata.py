@@ -9,8 +9,10 @@ file equals what this module compiles from ``resources/openapi/``.
 ``main`` also writes the client's share of these facts into ``explorer/api/data/`` (the client
 must not import the sandbox): ``token_costs.json`` (``{"v2 GET /deals": 10, …}``) and
 ``body_keys.json`` (each JSON-body operation's allowed top-level keys), ``body_types.json``
-(those keys' JSON types, for write validation);
-``tests/api/test_resources.py`` checks both.
+(those keys' JSON types, for write validation); ``tests/api/test_resources.py`` and
+``test_validation_shapes.py`` check them. It also writes ``query_types.json`` with the client's
+own compiler (``explorer.api.query.compile_query_types``; the sandbox may import the client,
+not the other way round), so one command regenerates every compiled table.
 
 Regenerate with ``python -m explorer.sandbox.specdata resources/openapi``.
 """
@@ -126,6 +128,8 @@ def _write(target: Path, data: Any) -> None:
 
 
 def main(argv: list[str]) -> int:
+    from explorer.api.query import compile_query_types  # the client's own compiler
+
     folder = Path(argv[0]) if argv else Path("resources/openapi")
     compiled = compile_specs(folder)
     _write(Path(__file__).with_name("data") / DATA_FILE, compiled)
@@ -133,6 +137,7 @@ def main(argv: list[str]) -> int:
     _write(api_data / "token_costs.json", token_costs(compiled))
     _write(api_data / "body_keys.json", body_keys(compiled))
     _write(api_data / "body_types.json", body_types(compiled))
+    _write(api_data / "query_types.json", compile_query_types(folder))
     return 0
 
 

@@ -37,7 +37,7 @@ def test_query_types_equal_what_the_specs_say() -> None:
     shipped = json.loads(DATA.read_text(encoding="utf-8"))
     assert shipped == compile_query_types(SPECS), (
         "explorer/api/data/query_types.json is stale: run "
-        "python -m explorer.api.query resources/openapi")
+        "python -m explorer.sandbox.specdata resources/openapi")
     # Facts read in the specs by hand, so the compiler cannot agree with itself only.
     types = shipped["types"]
     assert types["v1 GET /notes"]["pinned_to_deal_flag"] == "flag01"  # numberBoolean 0/1
