@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from explorer.api.paging import v1_page
+from explorer.api.paging import cursor_page, offset_page, unseen
 from explorer.api.query import overridden_by_filter_id
 from explorer.api.resources import Listing
 
@@ -159,20 +159,16 @@ async def _fetch(client: PipedriveClient, handle: PageHandle, size: int) -> Page
         query["limit"] = size
         if handle.cursor:
             query["cursor"] = handle.cursor
-        env = await client.request("GET", listing.version, listing.path, params=query)
-        records = env.data if isinstance(env.data, list) else []
-        cursor = env.additional_data.get("next_cursor")
-        more = bool(cursor)
+        records, cursor = cursor_page(
+            await client.request("GET", listing.version, listing.path, params=query))
         new, seen = _new(records, listing.key, handle.seen)
-        following = PageHandle(listing, handle.query, cursor=str(cursor), seen=seen)
-        return Page(tuple(new), more, following if more else None)
+        following = PageHandle(listing, handle.query, cursor=cursor, seen=seen)
+        return Page(tuple(new), cursor is not None, following if cursor else None)
     if listing.paging == "offset":
         query.update(start=handle.start, limit=size)
         env = await client.request("GET", listing.version, listing.path, params=query)
-        records, more, next_start = v1_page(env)
-        more = more and bool(records)
+        records, more, start = offset_page(env, handle.start)
         new, seen = _new(records, listing.key, handle.seen)
-        start = next_start if next_start is not None else handle.start + len(records)
         following = PageHandle(listing, handle.query, start=start, seen=seen)
         return Page(tuple(new), more, following if more else None)
     env = await client.request("GET", listing.version, listing.path, params=query)
@@ -182,16 +178,7 @@ async def _fetch(client: PipedriveClient, handle: PageHandle, size: int) -> Page
 
 def _new(records: list[JSON], key: str | None,
          seen: frozenset[Any]) -> tuple[list[JSON], frozenset[Any]]:
-    """The records not given before, and the ids given so far."""
-    if key is None:
-        return records, seen
-    out: list[JSON] = []
-    added: set[Any] = set()
-    for record in records:
-        value = record.get(key) if isinstance(record, dict) else None
-        if value is None:
-            out.append(record)
-        elif value not in seen and value not in added:
-            added.add(value)
-            out.append(record)
-    return out, seen | added
+    """The records not given before, and the ids given so far (the handle keeps them frozen,
+    so an older handle fetched again still knows only what came before it)."""
+    given = set(seen)
+    return unseen(records, given, key), frozenset(given)

@@ -51,10 +51,8 @@ async def iter_chunks(client: PipedriveClient, listing: Listing, params: Mapping
     for at in range(0, len(ids), chunk):
         query = {**params, "ids": ids[at:at + chunk]}
         async for record in iterate(client, listing, query):
-            key = record.get(listing.key) if listing.key else None
-            if key is None or key not in seen:
-                seen.add(key)
-                yield record
+            for fresh in unseen([record], seen, listing.key):
+                yield fresh
 
 
 async def iter_cursor(client: PipedriveClient, version: Version, path: str,
@@ -65,13 +63,18 @@ async def iter_cursor(client: PipedriveClient, version: Version, path: str,
     query: dict[str, Any] = {**(params or {}), "limit": page_size}
     seen: set[Any] = set()
     while True:
-        env = await client.request("GET", version, path, params=query)
-        for record in _unseen(env.data if isinstance(env.data, list) else [], seen, key):
+        records, cursor = cursor_page(await client.request("GET", version, path, params=query))
+        for record in unseen(records, seen, key):
             yield record
-        cursor = env.additional_data.get("next_cursor")
         if not cursor:
             return
         query["cursor"] = cursor
+
+
+def cursor_page(env: Envelope) -> tuple[list[JSON], str | None]:
+    """Records and ``next_cursor`` (None at the end) of a cursor page."""
+    cursor = env.additional_data.get("next_cursor")
+    return (env.data if isinstance(env.data, list) else []), (str(cursor) if cursor else None)
 
 
 def v1_page(env: Envelope) -> tuple[list[JSON], bool, int | None]:
@@ -87,6 +90,14 @@ def v1_page(env: Envelope) -> tuple[list[JSON], bool, int | None]:
             next_start if isinstance(next_start, int) else None)
 
 
+def offset_page(env: Envelope, start: int) -> tuple[list[JSON], bool, int]:
+    """Records of the v1 page asked for at ``start``, whether more follow (never after an
+    empty page) and where the next page starts (``next_start``, else after these records)."""
+    records, more, next_start = v1_page(env)
+    follows = next_start if next_start is not None else start + len(records)
+    return records, more and bool(records), follows
+
+
 async def iter_offset(client: PipedriveClient, version: Version, path: str,
                       params: Mapping[str, Any] | None = None, *, page_size: int = 500,
                       start: int = 0, seen: set[Any] | None = None,
@@ -98,12 +109,11 @@ async def iter_offset(client: PipedriveClient, version: Version, path: str,
     while True:
         env = await client.request("GET", version, path,
                                    params={**query, "start": start, "limit": page_size})
-        records, more, next_start = v1_page(env)
-        for record in _unseen(records, seen, key):
+        records, more, start = offset_page(env, start)
+        for record in unseen(records, seen, key):
             yield record
-        if not more or not records:
+        if not more:
             return
-        start = next_start if next_start is not None else start + len(records)
 
 
 async def iter_windows(client: PipedriveClient, version: Version, path: str,
@@ -143,12 +153,11 @@ async def iter_windows(client: PipedriveClient, version: Version, path: str,
             while len(tasks) < max(1, windows) and ahead < needed + extra * page_size:
                 tasks[ahead] = request(ahead)
                 ahead += page_size
-            records, more, next_start = v1_page(await tasks.pop(start))
-            for record in _unseen(records, seen, key):
+            records, more, follows = offset_page(await tasks.pop(start), start)
+            for record in unseen(records, seen, key):
                 yield record
-            if not more or not records:
+            if not more:
                 return
-            follows = next_start if next_start is not None else start + len(records)
             if follows != start + page_size:
                 # The server pages by another size than asked (it caps ``limit``): the
                 # windows requested ahead start at the wrong offsets.
@@ -173,7 +182,9 @@ async def _iter_once(client: PipedriveClient, version: Version, path: str,
         yield record
 
 
-def _unseen(records: list[JSON], seen: set[Any], field: str | None = "id") -> list[JSON]:
+def unseen(records: list[JSON], seen: set[Any], field: str | None = "id") -> list[JSON]:
+    """The records whose ``field`` is not in ``seen`` yet (all of them when ``field`` is
+    None, or a record has none); ``seen`` gains theirs."""
     if field is None:
         return records
     out = []
