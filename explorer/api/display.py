@@ -70,8 +70,9 @@ ZERO_DECIMALS = frozenset({"JPY", "KRW", "CLP", "ISK", "HUF", "VND"})
 
 VISIBILITY = {1: "Owner only", 3: "Owner's visibility group",
               5: "Owner's visibility group and sub-groups", 7: "Entire company"}
-_REFERENCE_KINDS = {"user": "user", "people": "person", "org": "organization", "deal": "deal",
-                    "lead": "lead", "stage": "stage"}
+# Field types that hold the id of another record → the kind a resolver names.
+REFERENCE_KINDS = {"user": "user", "people": "person", "org": "organization", "deal": "deal",
+                   "lead": "lead", "stage": "stage"}
 # Built-in keys that hold the id of another record, whatever type the catalog gives them
 # (``pipeline_id`` is a "double" in some *Fields answers).
 ID_KEYS = {"owner_id": "user", "creator_user_id": "user", "user_id": "user",
@@ -194,8 +195,8 @@ def format_value(
         if isinstance(amount, int | float):
             return format_money(amount, currency, locale, currencies)
         return ""
-    if ftype in _REFERENCE_KINDS:
-        return _reference(_REFERENCE_KINDS[ftype], value, resolver)
+    if ftype in REFERENCE_KINDS:
+        return _reference(REFERENCE_KINDS[ftype], value, resolver)
     if ftype == "visible_to":
         try:
             return VISIBILITY.get(int(value), str(value))

@@ -44,8 +44,12 @@ WHOLE: dict[str, tuple[Literal["v1", "v2"], str, bool]] = {
     "lead_label": ("v1", "/leadLabels", False),
     "currency": ("v1", "/currencies", False),
 }
+_NAMED = WHOLE.keys() | BATCHED.keys()
 # Custom field types that hold ids of a kind this cache names.
-_CUSTOM_KINDS = {"user": "user", "people": "person", "org": "organization", "stage": "stage"}
+_CUSTOM_KINDS = {ftype: kind for ftype, kind in display.REFERENCE_KINDS.items()
+                 if kind in _NAMED}
+# Built-in keys that hold ids of a kind this cache names.
+_ID_KEYS = {key: kind for key, kind in display.ID_KEYS.items() if kind in _NAMED}
 
 
 def _ident(value: Any) -> Ident | None:
@@ -269,9 +273,8 @@ def references(name: str, records: Iterable[Mapping[str, Any]],
             out.setdefault(kind, set()).add(ident)
 
     for record in records:
-        for key, kind in display.ID_KEYS.items():
-            if kind in WHOLE or kind in BATCHED:
-                add(kind, record.get(key))
+        for key, kind in _ID_KEYS.items():
+            add(kind, record.get(key))
         if res.name == "leads":
             for label in record.get("label_ids") or ():
                 add("lead_label", label)
