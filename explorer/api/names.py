@@ -20,7 +20,7 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from explorer.api import display
+from explorer.api import display, paging
 from explorer.api.errors import PipedriveError
 from explorer.api.fields import Field, FieldCatalog
 from explorer.api.resources import resource
@@ -227,16 +227,10 @@ class NameCache:
 
     async def _load_whole(self, kind: str) -> None:
         version, path, cursor = WHOLE[kind]
-        records: list[JSON] = []
-        params: dict[str, Any] = {"limit": 500} if cursor else {}
+        every = (paging.iter_cursor(self._client, version, path, page_size=500, key=None)
+                 if cursor else paging.iter_once(self._client, version, path, {}))
         try:
-            while True:
-                env = await self._client.request("GET", version, path, params=params)
-                records += [r for r in env.data or () if isinstance(r, dict)]
-                next_cursor = env.additional_data.get("next_cursor") if cursor else None
-                if not next_cursor:
-                    break
-                params["cursor"] = next_cursor
+            records = [r async for r in every if isinstance(r, dict)]
         except PipedriveError as error:
             # Recorded, and the task ends well: ``_whole_list`` does not start it again
             # for every row; ``forget(kind)`` does.

@@ -34,7 +34,7 @@ def iterate(client: PipedriveClient, listing: Listing, params: Mapping[str, Any]
             return iter_windows(client, version, path, params, page_size=size,
                                 windows=client.config.max_in_flight, key=key)
         return iter_offset(client, version, path, params, page_size=size, key=key)
-    return _iter_once(client, version, path, params)
+    return iter_once(client, version, path, params)
 
 
 async def nothing() -> AsyncIterator[JSON]:
@@ -174,7 +174,7 @@ async def iter_windows(client: PipedriveClient, version: Version, path: str,
         yield record
 
 
-async def _iter_once(client: PipedriveClient, version: Version, path: str,
+async def iter_once(client: PipedriveClient, version: Version, path: str,
                      params: Mapping[str, Any]) -> AsyncIterator[JSON]:
     """A list without paging (v1 ``/users``, ``/filters``)."""
     env = await client.request("GET", version, path, params=params)
