@@ -79,10 +79,14 @@ def _entries() -> list[RelatedList]:
     return out
 
 
-RELATED: Mapping[str, Mapping[str, RelatedList]] = {
-    parent: {r.name: r for r in _entries() if r.parent == parent}
-    for parent in dict.fromkeys(r.parent for r in _entries())
-}
+def _by_parent(entries: list[RelatedList]) -> dict[str, dict[str, RelatedList]]:
+    out: dict[str, dict[str, RelatedList]] = {}
+    for entry in entries:
+        out.setdefault(entry.parent, {})[entry.name] = entry
+    return out
+
+
+RELATED: Mapping[str, Mapping[str, RelatedList]] = _by_parent(_entries())
 
 
 def related_list(parent: str, name: str) -> RelatedList:
