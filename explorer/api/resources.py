@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources as package_files
-from typing import Literal
+from typing import Literal, get_args
 
 Version = Literal["v1", "v2"]
 IdType = Literal["int", "uuid"]
@@ -193,9 +193,7 @@ class Resource:
     def costs(self) -> dict[str, int]:
         """Token cost of each operation the API has for it (official spec)."""
         out: dict[str, int] = {}
-        ops: tuple[Op, ...] = ("list", "get", "create", "update", "delete", "search", "fields",
-                               "archived")
-        for op in ops:
+        for op in get_args(Op):
             found = self.operation(op)
             if found is not None:
                 method, version, template = found
