@@ -1,9 +1,9 @@
 """The resources the app shows, one registry entry each, and the spec's token cost table.
 
-``data/token_costs.json`` (every operation's ``x-token-cost``) and ``data/body_keys.json``
-(each JSON-body operation's allowed keys) are compiled from Pipedrive's official OpenAPI
-specs by ``python -m explorer.sandbox.specdata resources/openapi``; ``tests/api`` checks they
-match the specs. Adding a resource is adding an entry to ``RESOURCES``.
+``data/token_costs.json`` (every operation's ``x-token-cost``) and ``data/body_types.json``
+(each JSON-body operation's allowed keys with their JSON types) are compiled from Pipedrive's
+official OpenAPI specs by ``python -m explorer.sandbox.specdata resources/openapi``;
+``tests/api`` checks they match the specs. Adding a resource is adding an entry to ``RESOURCES``.
 """
 
 from __future__ import annotations
@@ -35,10 +35,17 @@ def token_costs() -> Mapping[str, int]:
 
 
 @cache
+def body_types() -> Mapping[str, Mapping[str, str]]:
+    """``"v2 PATCH /deals/{id}"`` → ``{key: JSON type}`` of its request body (official spec)."""
+    text = package_files.files("explorer.api").joinpath("data", "body_types.json").read_text()
+    data: dict[str, dict[str, str]] = json.loads(text)
+    return data
+
+
+@cache
 def body_keys() -> Mapping[str, frozenset[str]]:
     """``"v2 PATCH /deals/{id}"`` → the top-level keys its JSON body may carry."""
-    text = package_files.files("explorer.api").joinpath("data", "body_keys.json").read_text()
-    return {k: frozenset(v) for k, v in json.loads(text).items()}
+    return {k: frozenset(v) for k, v in body_types().items()}
 
 
 @cache

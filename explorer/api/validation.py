@@ -11,17 +11,15 @@ own (``custom_fields`` is a free object); their shapes are the ones the v2 docs 
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from functools import cache
-from importlib import resources as package_files
 from typing import TYPE_CHECKING, Any
 
 from explorer.api.errors import InvalidValue
-from explorer.api.resources import resource
+from explorer.api.resources import body_types, resource
 
 if TYPE_CHECKING:
     from explorer.api.fields import Field
@@ -34,14 +32,6 @@ MAX_TEXT = 65_535
 MAX_ITEMS = {("persons", "emails"): 50, ("persons", "phones"): 50}
 MAX_CHARS = {("notes", "content"): 3_000_000}
 VISIBLE_TO = (1, 3, 5, 7)
-
-
-@cache
-def body_types() -> Mapping[str, Mapping[str, str]]:
-    """``"v2 PATCH /deals/{id}"`` → ``{key: JSON type}`` of its request body (official spec)."""
-    text = package_files.files("explorer.api").joinpath("data", "body_types.json").read_text()
-    data: dict[str, dict[str, str]] = json.loads(text)
-    return data
 
 
 @cache

@@ -8,8 +8,8 @@ file equals what this module compiles from ``resources/openapi/``.
 
 ``main`` also writes the client's share of these facts into ``explorer/api/data/`` (the client
 must not import the sandbox): ``token_costs.json`` (``{"v2 GET /deals": 10, …}``) and
-``body_keys.json`` (each JSON-body operation's allowed top-level keys), ``body_types.json``
-(those keys' JSON types, for write validation); ``tests/api/test_resources.py`` and
+``body_types.json`` (each JSON-body operation's allowed top-level keys with their JSON types:
+the client's "is it editable" and write validation); ``tests/api/test_resources.py`` and
 ``test_validation_shapes.py`` check them. It also writes ``query_types.json`` with the client's
 own compiler (``explorer.api.query.compile_query_types``; the sandbox may import the client,
 not the other way round), so one command regenerates every compiled table.
@@ -109,7 +109,8 @@ def token_costs(compiled: JSON) -> dict[str, int]:
 
 
 def body_keys(compiled: JSON) -> dict[str, list[str]]:
-    """Each JSON-body operation's allowed top-level keys (the client's "is it editable")."""
+    """Each JSON-body operation's allowed top-level keys (the client's "is it editable"; it
+    reads them from ``body_types.json``)."""
     return {key: sorted(op["body"]["properties"]) for key, op in compiled.items() if "body" in op}
 
 
@@ -135,7 +136,6 @@ def main(argv: list[str]) -> int:
     _write(Path(__file__).with_name("data") / DATA_FILE, compiled)
     api_data = Path(__file__).parents[1] / "api" / "data"
     _write(api_data / "token_costs.json", token_costs(compiled))
-    _write(api_data / "body_keys.json", body_keys(compiled))
     _write(api_data / "body_types.json", body_types(compiled))
     _write(api_data / "query_types.json", compile_query_types(folder))
     return 0
