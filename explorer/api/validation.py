@@ -180,8 +180,8 @@ def _set(field: Field, value: Any) -> list[Any]:
     """Option ids. A built-in list (``label_ids``) is cleared with ``[]``, as the API writes
     it; a custom set is cleared with None (Pipedrive refuses ``[]``). v1 writes a set's ids
     as one text, ``"143,147"``: taken apart when it is not itself a label."""
-    if isinstance(value, str) and "," in value and _comma_ids(field, value) is not None:
-        value = _comma_ids(field, value)
+    if isinstance(value, str) and "," in value:
+        value = _comma_ids(field, value) or value
     if isinstance(value, str | int) or not isinstance(value, list | tuple | set | frozenset):
         value = [value]
     if not value:
