@@ -222,8 +222,8 @@ class FieldCatalog:
     async def _fetch(self, res: Resource) -> ResourceFields:
         if res.fields is None:
             return ResourceFields(res, list(_KNOWN.get(res.name, ())))
-        endpoint: FieldsEndpoint | None = res.fields
-        while endpoint is not None:
+        endpoint = res.fields
+        while True:
             fallback = endpoint.fallback
             if (fallback is not None and endpoint.scopes and self._scopes is not None
                     and not endpoint.scopes & self._scopes):
@@ -235,7 +235,6 @@ class FieldCatalog:
                 if fallback is None:
                     raise
                 endpoint = fallback
-        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _read(self, res: Resource, endpoint: FieldsEndpoint) -> ResourceFields:
         """The fields ``endpoint`` lists; a malformed record fails this resource only, as an
