@@ -203,8 +203,8 @@ class PipedriveClient:
         method = method.upper()
         if not path.startswith("/") or "?" in path:
             raise ValueError("path must start with '/' and carry no query; use params=")
-        query = _query(params, operation_key(version, method, path))
         operation = operation_key(version, method, path)
+        query = encode_query(params, operation)
         kind = kind or ("search" if is_search_path(path) else "burst")
         safe = method in _IDEMPOTENT if idempotent is None else idempotent
         # Errors and retry rules see the full path (``/api/v2/deals/7``), never the query.
@@ -514,12 +514,6 @@ class PipedriveClient:
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _query(params: Params | None, operation: str = "") -> dict[str, str]:
-    """The query of ``operation`` as strings, each value in the format its spec parameter
-    asks for (``query.encode_query``)."""
-    return encode_query(params, operation)
 
 
 def _encode(body: Any, method: str, path: str) -> bytes:
