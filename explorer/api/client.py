@@ -276,7 +276,7 @@ class PipedriveClient:
             await self._auth.headers()
             # The governor's slot first: a task waiting for room in a window must not hold one
             # of the in-flight places (a waiting search would block deals otherwise).
-            slot = self._governor.slot(kind, probe=True) if probe else self._governor.slot(kind)
+            slot = self._governor.slot(kind, probe=probe)
             async with slot, self._in_flight:
                 if self._http is not http:  # closed while it waited: it never leaves
                     raise RuntimeError(f"{method} {url} was not sent: the client session was "
