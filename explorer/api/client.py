@@ -266,11 +266,7 @@ class PipedriveClient:
         probe: bool = False,
     ) -> Envelope:
         assert self._in_flight is not None
-        for stale in range(_STALE_TRIES + 1):
-            if stale == _STALE_TRIES:  # renewed credentials keep going stale at once
-                raise NetworkError(method, url, "could not get credentials fresh enough to "
-                                   "send (the access token keeps expiring before its turn)",
-                                   may_have_arrived=False)
+        for _ in range(_STALE_TRIES):
             # Credentials before the slot: a refresh (and the keychain store after it) never
             # holds a place in the window while the window's clock runs.
             await self._auth.headers()
@@ -305,6 +301,10 @@ class PipedriveClient:
                 else:
                     failure = None
             break
+        else:  # renewed credentials kept going stale at once
+            raise NetworkError(method, url, "could not get credentials fresh enough to send "
+                               "(the access token keeps expiring before its turn)",
+                               may_have_arrived=False)
         if failure is not None:
             self.usage.record(operation, 0)
             # Raised outside the except block: httpx's exception must not be chained, not even
