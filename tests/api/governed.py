@@ -1,5 +1,5 @@
 """Sessions on the sandbox in process under a ``RateGovernor``, and the steps the governor
-tests share (spending a small daily budget)."""
+tests share (spending a small daily budget, a clock the test moves, a burst 429)."""
 
 from __future__ import annotations
 
@@ -25,3 +25,19 @@ async def spend_a_budget_of_two(client: PipedriveClient) -> RateLimited:
         await client.get("deals", 3)
     assert caught.value.scope == "daily"
     return caught.value
+
+
+class FakeClock:
+    """A monotonic clock standing at ``now`` seconds: only the test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def burst_429(retry_after: float | None = None) -> RateLimited:
+    """A burst-window 429 as the client raises it (``retry_after``: its Retry-After)."""
+    return RateLimited(429, "GET", "/api/v2/deals", "Request over limit", scope="burst",
+                       retry_after=retry_after)

@@ -16,16 +16,9 @@ from explorer.api.errors import Blocked, RateLimited
 from explorer.api.events import GovernorEvent
 from explorer.api.governor import RateGovernor
 from explorer.api.ratelimit import RateSnapshot, Refused, RequestKind
+from tests.api.governed import FakeClock, burst_429
 
 WALL = datetime(2025, 3, 14, 18, 30, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeWall:
@@ -77,11 +70,6 @@ async def granted_at_once(governor: RateGovernor, kind: RequestKind = "burst") -
     with contextlib.suppress(asyncio.CancelledError):
         await entering
     return False
-
-
-def burst_429(retry_after: float | None = None) -> RateLimited:
-    return RateLimited(429, "GET", "/api/v2/deals", "Request over limit", scope="burst",
-                       retry_after=retry_after)
 
 
 # ---------------------------------------------------------------------- what occupies a window

@@ -18,7 +18,7 @@ from explorer.api.ratelimit import MAX_WAIT_S, RateSnapshot
 from explorer.api.responses import api_error
 from explorer.sandbox.app import SandboxApp
 from explorer.sandbox.config import LimitConfig, SandboxConfig
-from tests.api.governed import session, spend_a_budget_of_two
+from tests.api.governed import FakeClock, session, spend_a_budget_of_two
 
 
 @pytest.fixture
@@ -161,14 +161,6 @@ async def test_requests_still_queued_when_the_session_closes_are_not_sent(
 
 
 # ---------------------------------------------------------------------- learning down, bounded
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def unheaded_429() -> RateSnapshot:
