@@ -15,10 +15,8 @@ from explorer.api import lanes
 from explorer.api.errors import Blocked, RateLimited
 from explorer.api.events import GovernorEvent
 from explorer.api.governor import RateGovernor
-from explorer.api.ratelimit import RateSnapshot, Refused, RequestKind
-from tests.api.governed import FakeClock, burst_429
-
-WALL = datetime(2025, 3, 14, 18, 30, tzinfo=UTC)
+from explorer.api.ratelimit import Refused, RequestKind
+from tests.api.governed import WALL, FakeClock, answer, burst_429
 
 
 class FakeWall:
@@ -27,17 +25,6 @@ class FakeWall:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-def answer(scope: RequestKind = "burst", status: int = 200, *, limit: int | None = None,
-           remaining: int | None = None, daily: int | None = None, blocked: bool = False,
-           retry_after: float | None = None) -> RateSnapshot:
-    """The rate-limit headers of one answer, as the client hands them to the governor."""
-    return RateSnapshot(scope=scope, limit=limit, remaining=remaining, reset_seconds=None,
-                        daily_token_limit=None if daily is None else 60_000,
-                        daily_token_remaining=daily, daily_requests_left=None, status=status,
-                        operation="v2 GET /deals/{id}", taken_at=0.0, at=WALL,
-                        blocked=blocked, retry_after=retry_after)
 
 
 async def send(governor: RateGovernor, kind: RequestKind = "burst", *,
