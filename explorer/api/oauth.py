@@ -150,7 +150,7 @@ def api_domain_problem(api_domain: str, oauth_url: str) -> str | None:
     host), and, for an app configured against a sandbox on a loopback host, that sandbox's
     own origin (scheme, host and port of ``oauth_url``). Anything else could send the
     token to a host that is not Pipedrive's."""
-    if any(not "\x21" <= char <= "\x7e" for char in api_domain):
+    if credential_problem(api_domain) is not None:
         # urlsplit drops tabs and line breaks before parsing: check what will be used.
         return ("the token response's api_domain holds spaces, control or non-ASCII "
                 "characters; the token is not sent there")
