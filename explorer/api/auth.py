@@ -217,7 +217,7 @@ class OAuthTokenProvider:
             await self._refresh(generation, still_valid=left > _SEND_MARGIN_S)
             tokens, generation = self._tokens, self._generation
         self._sent.set(generation)
-        return {"authorization": f"{tokens.token_type.capitalize()} {tokens.access_token}"}
+        return _authorization(tokens)
 
     def current_headers(self) -> dict[str, str] | None:
         if self._refused is not None:
@@ -228,7 +228,7 @@ class OAuthTokenProvider:
         if tokens.expires_in(self._now()) <= _SEND_MARGIN_S:
             return None
         self._sent.set(generation)
-        return {"authorization": f"{tokens.token_type.capitalize()} {tokens.access_token}"}
+        return _authorization(tokens)
 
     async def on_unauthorized(self) -> bool:
         if self._refused is not None:
@@ -311,6 +311,10 @@ class OAuthTokenProvider:
                 f"api_domain={self.api_domain}, {state}, tokens=<hidden>)")
 
     __str__ = __repr__
+
+
+def _authorization(tokens: TokenSet) -> dict[str, str]:
+    return {"authorization": f"{tokens.token_type.capitalize()} {tokens.access_token}"}
 
 
 def _unavailable(error: TransportError | ApiError,

@@ -203,8 +203,8 @@ class PipedriveClient:
         method = method.upper()
         if not path.startswith("/") or "?" in path:
             raise ValueError("path must start with '/' and carry no query; use params=")
-        query = _query(params, operation_key(version, method, path))
         operation = operation_key(version, method, path)
+        query = encode_query(params, operation)
         kind = kind or ("search" if is_search_path(path) else "burst")
         safe = method in _IDEMPOTENT if idempotent is None else idempotent
         # Errors and retry rules see the full path (``/api/v2/deals/7``), never the query.
@@ -266,17 +266,13 @@ class PipedriveClient:
         probe: bool = False,
     ) -> Envelope:
         assert self._in_flight is not None
-        for stale in range(_STALE_TRIES + 1):
-            if stale == _STALE_TRIES:  # renewed credentials keep going stale at once
-                raise NetworkError(method, url, "could not get credentials fresh enough to "
-                                   "send (the access token keeps expiring before its turn)",
-                                   may_have_arrived=False)
+        for _ in range(_STALE_TRIES):
             # Credentials before the slot: a refresh (and the keychain store after it) never
             # holds a place in the window while the window's clock runs.
             await self._auth.headers()
             # The governor's slot first: a task waiting for room in a window must not hold one
             # of the in-flight places (a waiting search would block deals otherwise).
-            slot = self._governor.slot(kind, probe=True) if probe else self._governor.slot(kind)
+            slot = self._governor.slot(kind, probe=probe)
             async with slot, self._in_flight:
                 if self._http is not http:  # closed while it waited: it never leaves
                     raise RuntimeError(f"{method} {url} was not sent: the client session was "
@@ -305,6 +301,10 @@ class PipedriveClient:
                 else:
                     failure = None
             break
+        else:  # renewed credentials kept going stale at once
+            raise NetworkError(method, url, "could not get credentials fresh enough to send "
+                               "(the access token keeps expiring before its turn)",
+                               may_have_arrived=False)
         if failure is not None:
             self.usage.record(operation, 0)
             # Raised outside the except block: httpx's exception must not be chained, not even
@@ -514,12 +514,6 @@ class PipedriveClient:
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _query(params: Params | None, operation: str = "") -> dict[str, str]:
-    """The query of ``operation`` as strings, each value in the format its spec parameter
-    asks for (``query.encode_query``)."""
-    return encode_query(params, operation)
 
 
 def _encode(body: Any, method: str, path: str) -> bytes:

@@ -236,9 +236,8 @@ class RateGovernor:
         window = self._windows[snapshot.scope]
         limit, remaining = snapshot.limit, snapshot.remaining
         if window.kind == "search":
-            limit = remaining = None  # documented; the counters may be the burst window's
-            if snapshot.limit == SEARCH_LIMIT:
-                limit, remaining = snapshot.limit, snapshot.remaining
+            if limit != SEARCH_LIMIT:  # documented; the counters may be the burst window's
+                limit = remaining = None
         elif limit and self.paced and (limit, "headers") != (window.limit, window.limit_source):
             window.limit, window.limit_source = limit, "headers"
             self._changed("limit")

@@ -43,7 +43,6 @@ from explorer.api.responses import transport_error
 from explorer.api.tokencheck import credential_problem
 
 PIPEDRIVE_OAUTH_URL = "https://oauth.pipedrive.com"
-PIPEDRIVE_API_SUFFIX = ".pipedrive.com"
 # A company's API host: DNS labels (letters, digits, inner hyphens) below pipedrive.com. A
 # looser match would take "evil.com\.pipedrive.com" or a host with a space or a tab, which
 # are no host names.
@@ -91,17 +90,6 @@ class OAuthApp:
             raise ValueError(f"redirect_uri {self.redirect_uri!r} {problem}; register a "
                              f"callback URL such as {DEFAULT_REDIRECT_URI} for the app in "
                              "Developer Hub and configure the same one here")
-
-    @property
-    def listen_address(self) -> tuple[str, int]:
-        """Where ``sign_in`` listens for the redirect: the redirect URI's host and port."""
-        parts = urlsplit(self.redirect_uri)
-        assert parts.hostname is not None and parts.port is not None
-        return parts.hostname, parts.port
-
-    @property
-    def callback_path(self) -> str:
-        return urlsplit(self.redirect_uri).path
 
     @property
     def token_url(self) -> str:
@@ -162,7 +150,7 @@ def api_domain_problem(api_domain: str, oauth_url: str) -> str | None:
     host), and, for an app configured against a sandbox on a loopback host, that sandbox's
     own origin (scheme, host and port of ``oauth_url``). Anything else could send the
     token to a host that is not Pipedrive's."""
-    if any(not "\x21" <= char <= "\x7e" for char in api_domain):
+    if credential_problem(api_domain) is not None:
         # urlsplit drops tabs and line breaks before parsing: check what will be used.
         return ("the token response's api_domain holds spaces, control or non-ASCII "
                 "characters; the token is not sent there")

@@ -40,9 +40,13 @@ def _float(value: bytes | None) -> float | None:
     if value is None:
         return None
     try:
-        seconds = float(value)
+        return _wait(float(value))
     except ValueError:
         return None
+
+
+def _wait(seconds: float) -> float | None:
+    """``seconds`` as a wait to believe: None if not finite, else within 0..``MAX_WAIT_S``."""
     return min(max(0.0, seconds), MAX_WAIT_S) if math.isfinite(seconds) else None
 
 
@@ -53,18 +57,16 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
         return None
     text = value.decode("latin-1") if isinstance(value, bytes) else value
     try:
-        seconds = float(text)
+        return _wait(float(text))
     except ValueError:
         pass
-    else:
-        return min(max(0.0, seconds), MAX_WAIT_S) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return min(max(0.0, (when - (now or datetime.now(UTC))).total_seconds()), MAX_WAIT_S)
+    return _wait((when - (now or datetime.now(UTC))).total_seconds())
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,7 @@ def _told_seconds(retry_after: float | None, error_info: str | None) -> float | 
     return float(found.group(1)) if found else None
 
 
-def _rate_limited(response: httpx.Response, snapshot: RateSnapshot, kind: RequestKind,
+def _rate_limited(snapshot: RateSnapshot, kind: RequestKind,
                   fields: tuple[int, str, str, str, str | None, str | None]) -> RateLimited:
     """A 429 is the daily budget only when the budget says so: ``x-daily-ratelimit-token-
     remaining: 0``, or an error text saying the budget is spent.
@@ -206,7 +206,7 @@ def api_error(response: httpx.Response, snapshot: RateSnapshot, method: str, pat
     if status in (400, 422):
         return ValidationFailed(*fields)
     if status == 429:
-        return _rate_limited(response, snapshot, kind, fields)
+        return _rate_limited(snapshot, kind, fields)
     if status >= 500:
         return ServerError(*fields)
     return ApiError(*fields)

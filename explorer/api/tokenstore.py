@@ -35,7 +35,6 @@ class TokenKeeper:
 
     Attributes:
         failure: the last store's failure, None once the newest tokens were stored.
-        stored: how many ``TokenSet`` were stored successfully.
     """
 
     def __init__(self, on_tokens: OnTokens, *, timeout: float = DEFAULT_STORE_TIMEOUT_S,
@@ -48,7 +47,6 @@ class TokenKeeper:
         self._pending: TokenSet | None = None
         self._task: asyncio.Task[None] | None = None
         self.failure: TokenStoreFailed | None = None
-        self.stored = 0
 
     def submit(self, tokens: TokenSet) -> None:
         """Store ``tokens`` soon (after a store that is running); returns at once."""
@@ -88,7 +86,6 @@ class TokenKeeper:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             self._report(TokenStoreFailed(reason))
             return
-        self.stored += 1
         if self._pending is None:
             self.failure = None  # the newest tokens are stored
 

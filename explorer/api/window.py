@@ -36,7 +36,7 @@ def _sent(exc: BaseException | None) -> bool:
     have reached the server (a cancelled one may have: it is counted)."""
     if isinstance(exc, TransportError):
         return exc.may_have_arrived
-    return not isinstance(exc, PipedriveError) or exc is None
+    return not isinstance(exc, PipedriveError)
 
 
 class GovernedSlot:
@@ -65,8 +65,6 @@ class GovernedSlot:
         sent_at = self._sent_at
         self._governor._release(self._window, self._lane, sent_at,
                                 sent_at is not None and _sent(exc))
-
-
 
 
 class Window:

@@ -17,6 +17,7 @@ from explorer.api.errors import Blocked, RateLimited
 from explorer.api.governor import RateGovernor
 from explorer.api.ratelimit import Refused, UsageCounter
 from explorer.api.responses import daily_resets_at
+from tests.api.governed import FakeClock, burst_429
 from tests.sandbox.test_cli import sandbox_process, stop
 
 pytestmark = pytest.mark.e2e
@@ -197,19 +198,6 @@ async def test_a_block_stops_every_waiting_request(sandbox: Sandbox) -> None:
 
 
 # ---------------------------------------------------------------------- no server needed
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def burst_429(retry_after: float | None = None) -> RateLimited:
-    return RateLimited(429, "GET", "/api/v2/deals", "Request over limit", scope="burst",
-                       retry_after=retry_after)
 
 
 async def test_many_429s_at_once_share_one_pause() -> None:

@@ -15,17 +15,8 @@ from explorer.api import lanes
 from explorer.api.errors import Blocked, RateLimited
 from explorer.api.events import GovernorEvent
 from explorer.api.governor import RateGovernor
-from explorer.api.ratelimit import RateSnapshot, Refused, RequestKind
-
-WALL = datetime(2025, 3, 14, 18, 30, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from explorer.api.ratelimit import Refused, RequestKind
+from tests.api.governed import WALL, FakeClock, answer, burst_429
 
 
 class FakeWall:
@@ -34,17 +25,6 @@ class FakeWall:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-def answer(scope: RequestKind = "burst", status: int = 200, *, limit: int | None = None,
-           remaining: int | None = None, daily: int | None = None, blocked: bool = False,
-           retry_after: float | None = None) -> RateSnapshot:
-    """The rate-limit headers of one answer, as the client hands them to the governor."""
-    return RateSnapshot(scope=scope, limit=limit, remaining=remaining, reset_seconds=None,
-                        daily_token_limit=None if daily is None else 60_000,
-                        daily_token_remaining=daily, daily_requests_left=None, status=status,
-                        operation="v2 GET /deals/{id}", taken_at=0.0, at=WALL,
-                        blocked=blocked, retry_after=retry_after)
 
 
 async def send(governor: RateGovernor, kind: RequestKind = "burst", *,
@@ -77,11 +57,6 @@ async def granted_at_once(governor: RateGovernor, kind: RequestKind = "burst") -
     with contextlib.suppress(asyncio.CancelledError):
         await entering
     return False
-
-
-def burst_429(retry_after: float | None = None) -> RateLimited:
-    return RateLimited(429, "GET", "/api/v2/deals", "Request over limit", scope="burst",
-                       retry_after=retry_after)
 
 
 # ---------------------------------------------------------------------- what occupies a window

@@ -18,7 +18,7 @@ from explorer.api.ratelimit import MAX_WAIT_S, RateSnapshot
 from explorer.api.responses import api_error
 from explorer.sandbox.app import SandboxApp
 from explorer.sandbox.config import LimitConfig, SandboxConfig
-from tests.api.governed import session, spend_a_budget_of_two
+from tests.api.governed import FakeClock, answer, session, spend_a_budget_of_two
 
 
 @pytest.fixture
@@ -93,11 +93,7 @@ async def test_the_meter_hears_a_block_end_without_a_request() -> None:
     governor = RateGovernor()
     events: list[GovernorEvent] = []
     governor.subscribe(events.append)
-    governor.observe(RateSnapshot(
-        scope="burst", limit=None, remaining=None, reset_seconds=None, daily_token_limit=None,
-        daily_token_remaining=None, daily_requests_left=None, status=403,
-        operation="v2 GET /deals/{id}", taken_at=0.0, at=datetime.now(UTC), blocked=True,
-        retry_after=0.5))
+    governor.observe(answer(status=403, blocked=True, retry_after=0.5))
     assert await heard(events, lambda e: e.state.block is not None)
     assert await heard(events, lambda e: "block" in e.changes and e.state.block is None)
 
@@ -163,21 +159,6 @@ async def test_requests_still_queued_when_the_session_closes_are_not_sent(
 # ---------------------------------------------------------------------- learning down, bounded
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def unheaded_429() -> RateSnapshot:
-    return RateSnapshot(scope="burst", limit=None, remaining=None, reset_seconds=None,
-                        daily_token_limit=None, daily_token_remaining=None,
-                        daily_requests_left=None, status=429,
-                        operation="v2 GET /deals/{id}", taken_at=0.0, at=datetime.now(UTC))
-
-
 @pytest.mark.parametrize(("auth_kind", "lowest"), [("token", 20), ("oauth", 80)])
 async def test_a_429_met_in_a_window_another_app_filled_does_not_throttle_for_good(
     auth_kind: str, lowest: int
@@ -190,7 +171,7 @@ async def test_a_429_met_in_a_window_another_app_filled_does_not_throttle_for_go
     slot = governor.slot("burst")
     async with slot:
         slot.sending()
-    governor.observe(unheaded_429())
+    governor.observe(answer(status=429))  # no headers
     error = RateLimited(429, "GET", "/api/v2/deals/1", "Request over limit", scope="burst")
     assert await governor.on_rate_limited(error, 1)
     assert governor.limit("burst") == lowest

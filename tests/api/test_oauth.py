@@ -25,6 +25,7 @@ from explorer.api.errors import (
     Unauthorized,
 )
 from explorer.api.oauth import OAuthApp, TokenSet, api_domain_problem, refresh, sign_in
+from tests.api.tokens_sandbox import skewed
 from tests.sandbox.test_cli import sandbox_process, stop
 
 pytestmark = pytest.mark.e2e
@@ -97,11 +98,6 @@ class Browser:
 
 async def signed_in(sandbox: Sandbox) -> TokenSet:
     return await sign_in(sandbox.app, Browser(), wait_s=10)
-
-
-def clock(skew: list[float]) -> Any:
-    """A clock running ``skew[0]`` seconds ahead of the real one."""
-    return lambda: datetime.now(UTC) + timedelta(seconds=skew[0])
 
 
 async def test_sign_in_checks_state_and_uses_api_domain(sandbox: Sandbox) -> None:
@@ -193,7 +189,7 @@ async def test_refresh_before_expiry_rotates_and_hands_back_tokens(sandbox: Sand
     first = await signed_in(sandbox)
     stored: list[TokenSet] = []
     skew = [0.0]
-    provider = OAuthTokenProvider(sandbox.app, first, on_tokens=stored.append, now=clock(skew))
+    provider = OAuthTokenProvider(sandbox.app, first, on_tokens=stored.append, now=skewed(skew))
     unauthorized = (await sandbox.statuses()).get("401", 0)
     async with PipedriveClient(provider.client_config(PLACEHOLDER), provider) as client:
         skew[0] = -60.0  # however slow this machine is, the token is fresh now
@@ -231,7 +227,7 @@ async def test_tokens_that_cannot_be_stored_say_so_and_keep_working(
         locked(tokens)
 
     skew = [0.0]
-    provider = OAuthTokenProvider(sandbox.app, await signed_in(sandbox), now=clock(skew),
+    provider = OAuthTokenProvider(sandbox.app, await signed_in(sandbox), now=skewed(skew),
                                   on_tokens=locked if kind == "sync" else locked_async,
                                   on_store_failed=shown.append)
     async with PipedriveClient(provider.client_config(PLACEHOLDER), provider) as client:
@@ -258,7 +254,7 @@ async def test_a_blocking_token_store_runs_off_the_event_loop(sandbox: Sandbox) 
         threads.append(threading.get_ident())
 
     skew = [0.0]
-    provider = OAuthTokenProvider(sandbox.app, await signed_in(sandbox), now=clock(skew),
+    provider = OAuthTokenProvider(sandbox.app, await signed_in(sandbox), now=skewed(skew),
                                   on_tokens=keychain)
     async with PipedriveClient(provider.client_config(PLACEHOLDER), provider) as client:
         skew[0] = TTL_S * 0.8
@@ -290,7 +286,7 @@ async def test_a_cancelled_request_keeps_the_refresh_it_started(sandbox: Sandbox
     skew = [0.0]
     async with httpx.AsyncClient(transport=SlowAnswer()) as token_http:
         provider = OAuthTokenProvider(sandbox.app, await signed_in(sandbox), http=token_http,
-                                      on_tokens=stored.append, now=clock(skew))
+                                      on_tokens=stored.append, now=skewed(skew))
         skew[0] = TTL_S * 0.8
         async with PipedriveClient(provider.client_config(PLACEHOLDER), provider) as client:
             started = asyncio.ensure_future(client.get("deals", 1))
@@ -308,7 +304,7 @@ async def test_a_401_refreshes_once_for_all_requests_in_flight(sandbox: Sandbox)
     stored: list[TokenSet] = []
     # A clock behind the server's: the provider thinks the token is fresh, the server not.
     provider = OAuthTokenProvider(sandbox.app, tokens, on_tokens=stored.append,
-                                  now=clock([-60.0]))
+                                  now=skewed([-60.0]))
     unauthorized = (await sandbox.statuses()).get("401", 0)
     # Revoking the access token (only it) makes Pipedrive answer 401 before it expires.
     revoked = await sandbox.call("POST", "/oauth/revoke", data={"token": tokens.access_token},
@@ -326,7 +322,7 @@ async def test_a_late_401_for_a_replaced_token_does_not_refresh_again(
     sandbox: Sandbox,
 ) -> None:
     tokens = await signed_in(sandbox)
-    provider = OAuthTokenProvider(sandbox.app, tokens, now=clock([-60.0]))
+    provider = OAuthTokenProvider(sandbox.app, tokens, now=skewed([-60.0]))
     await sandbox.call("POST", "/oauth/revoke", data={"token": tokens.access_token},
                        auth=(CLIENT_ID, CLIENT_SECRET))
     slow = await sandbox.call("POST", "/_sandbox/faults", headers=sandbox.admin,
