@@ -209,12 +209,12 @@ async def delete_deal_product(request: Request) -> Response:
 
 # ---------------------------------------------------------------------- followers
 
-# URL segment → (collection, followers' entity, label in messages, operation name)
+# Collection (and URL segment) → (followers' entity, label in messages and operation names)
 FOLLOWED = {
-    "deals": ("deals", "deal", "Deal", "Deal"),
-    "persons": ("persons", "person", "Person", "Person"),
-    "organizations": ("organizations", "organization", "Organization", "Organization"),
-    "products": ("products", "product", "Product", "Product"),
+    "deals": ("deal", "Deal"),
+    "persons": ("person", "Person"),
+    "organizations": ("organization", "Organization"),
+    "products": ("product", "Product"),
 }
 
 
@@ -222,8 +222,8 @@ def _follower_view(row: JSON) -> JSON:
     return {"user_id": row["user_id"], "add_time": row["add_time"]}
 
 
-def _follower_routes(path: str) -> None:
-    collection, entity, label, name = FOLLOWED[path]
+def _follower_routes(collection: str) -> None:
+    entity, label = FOLLOWED[collection]
 
     def followed(request: Request) -> tuple[Sandbox, JSON]:
         sb = sandbox(request)
@@ -292,11 +292,11 @@ def _follower_routes(path: str) -> None:
         return ok(data, {"next_cursor": encode_cursor({"c": entries[limit - 1]["id"]})
                          if more else None})
 
-    base = f"/{path}/{{id}}/followers"
-    router.route("GET", base, f"get{name}Followers")(list_followers)
-    router.route("POST", base, f"add{name}Follower")(add_follower)
-    router.route("DELETE", f"{base}/{{follower_id}}", f"delete{name}Follower")(delete_follower)
-    router.route("GET", f"{base}/changelog", f"get{name}FollowersChangelog")(
+    base = f"/{collection}/{{id}}/followers"
+    router.route("GET", base, f"get{label}Followers")(list_followers)
+    router.route("POST", base, f"add{label}Follower")(add_follower)
+    router.route("DELETE", f"{base}/{{follower_id}}", f"delete{label}Follower")(delete_follower)
+    router.route("GET", f"{base}/changelog", f"get{label}FollowersChangelog")(
         followers_changelog)
 
 
@@ -309,5 +309,5 @@ def _changelog_cursor(raw: str | None) -> int:
     return value
 
 
-for _path in FOLLOWED:
-    _follower_routes(_path)
+for _collection in FOLLOWED:
+    _follower_routes(_collection)
