@@ -29,7 +29,7 @@ from explorer.sandbox.http import (
     v2_time,
 )
 from explorer.sandbox.paging import keyset_page
-from explorer.sandbox.routing import Router, Sandbox, sandbox
+from explorer.sandbox.routing import Handler, Router, Sandbox, sandbox
 from explorer.sandbox.store import Store, Where
 from explorer.sandbox.validation import check_include_fields, require, validated_body
 
@@ -314,17 +314,14 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
     """Declare list/get/create/update/delete for ``kind`` with the spec's operation ids."""
     base, item = f"/{kind.path}", f"/{kind.path}/{{id}}"
 
-    async def list_items(request: Request) -> Response:
-        sb = sandbox(request)
-        rows, next_cursor = list_page(kind, request)
-        data = _rendered(kind, sb, Query(request.query_params), rows)
-        return ok(data, {"next_cursor": next_cursor})
+    def lister(archived: bool) -> Handler:
+        async def list_items(request: Request) -> Response:
+            sb = sandbox(request)
+            rows, next_cursor = list_page(kind, request, archived=archived)
+            data = _rendered(kind, sb, Query(request.query_params), rows)
+            return ok(data, {"next_cursor": next_cursor})
 
-    async def list_archived(request: Request) -> Response:
-        sb = sandbox(request)
-        rows, next_cursor = list_page(kind, request, archived=True)
-        data = _rendered(kind, sb, Query(request.query_params), rows)
-        return ok(data, {"next_cursor": next_cursor})
+        return list_items
 
     async def get_item(request: Request) -> Response:
         sb = sandbox(request)
@@ -401,9 +398,9 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
                                  actor_user_id=sb.me(request), time=now)
         return ok({"id": item_id})
 
-    router.route("GET", base, f"get{plural}")(list_items)
+    router.route("GET", base, f"get{plural}")(lister(archived=False))
     if kind.archivable:
-        router.route("GET", f"{base}/archived", f"getArchived{plural}")(list_archived)
+        router.route("GET", f"{base}/archived", f"getArchived{plural}")(lister(archived=True))
     router.route("POST", base, f"add{singular}")(add_item)
     router.route("GET", item, f"get{singular}")(get_item)
     router.route("PATCH", item, f"update{singular}")(update_item)
