@@ -166,10 +166,15 @@ def _page_where(kind: EntityKind, sb: Sandbox, q: Query) -> Where:
     return where
 
 
+def page_limit(q: Query) -> int:
+    """A v2 list's ``limit``: 1 to 500, 100 when not given."""
+    return q.int("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
+
+
 def page_params(q: Query, sort: tuple[str, ...]) -> tuple[int, str, str]:
     """A v2 list's ``limit``, ``sort_by`` (``id`` or one of ``sort``) and upper-case
     ``sort_direction``, checked, with the defaults."""
-    limit = q.int("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
+    limit = page_limit(q)
     sort_by = q.choice("sort_by", ("id", *sort), "id") or "id"
     direction = (q.choice("sort_direction", ("asc", "desc"), "asc") or "asc").upper()
     return limit, sort_by, direction

@@ -15,13 +15,7 @@ from starlette.responses import Response
 
 from explorer.sandbox.collections import COLLECTIONS
 from explorer.sandbox.derived import deal_product_sum
-from explorer.sandbox.entities import (
-    DEFAULT_LIMIT,
-    MAX_LIMIT,
-    load_record,
-    page_params,
-    path_int,
-)
+from explorer.sandbox.entities import load_record, page_limit, page_params, path_int
 from explorer.sandbox.fields import check_currency
 from explorer.sandbox.http import (
     JSON,
@@ -239,7 +233,7 @@ def _follower_routes(collection: str) -> None:
     async def list_followers(request: Request) -> Response:
         sb, record = followed(request)
         q = Query(request.query_params)
-        limit = q.int("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
+        limit = page_limit(q)
         rows, next_cursor = keyset_page(sb.store, "followers", where(record["id"]), q,
                                         limit=limit, sort_by="id", direction="ASC")
         return ok([_follower_view(r) for r in rows], {"next_cursor": next_cursor})
@@ -281,7 +275,7 @@ def _follower_routes(collection: str) -> None:
     async def followers_changelog(request: Request) -> Response:
         sb, record = followed(request)
         q = Query(request.query_params)
-        limit = q.int("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
+        limit = page_limit(q)
         after = _changelog_cursor(q.str("cursor"))
         entries = sb.store.changelog(f"{entity}_followers", record["id"], after=after,
                                      limit=limit + 1)
