@@ -217,6 +217,13 @@ async def advance_clock(request: Request, state: Sandbox) -> Response:
 _LIMIT_FIELDS = {f.name for f in dataclasses.fields(LimitConfig)}
 
 
+# The limit settings that take one of a few words, and those words.
+_LIMIT_CHOICES: dict[str, tuple[str, ...]] = {
+    "plan": PLANS, "auth_kind": get_args(AuthKind), "search_headers": SEARCH_HEADER_MODES,
+    "daily_message": DAILY_MESSAGE_MODES,
+}
+
+
 def _limit_changes(body: JSON) -> dict[str, Any]:
     _unknown_keys(body, _LIMIT_FIELDS)
     changes: dict[str, Any] = {}
@@ -226,24 +233,10 @@ def _limit_changes(body: JSON) -> dict[str, Any]:
             if not isinstance(value, bool):
                 raise bad_request(f"'{key}' must be true or false, got {value!r}")
             changes[key] = value
-        elif key == "plan":
-            if value not in PLANS:
-                raise bad_request(f"'plan' must be one of {', '.join(PLANS)}, got {value!r}")
-            changes[key] = value
-        elif key == "auth_kind":
-            kinds = get_args(AuthKind)
-            if value not in kinds:
-                raise bad_request(f"'auth_kind' must be one of {', '.join(kinds)}, got {value!r}")
-            changes[key] = value
-        elif key == "search_headers":
-            if value not in SEARCH_HEADER_MODES:
-                raise bad_request(f"'search_headers' must be one of "
-                                  f"{', '.join(SEARCH_HEADER_MODES)}, got {_shown(value)}")
-            changes[key] = value
-        elif key == "daily_message":
-            if value not in DAILY_MESSAGE_MODES:
-                raise bad_request(f"'daily_message' must be one of "
-                                  f"{', '.join(DAILY_MESSAGE_MODES)}, got {_shown(value)}")
+        elif key in _LIMIT_CHOICES:
+            if value not in _LIMIT_CHOICES[key]:
+                raise bad_request(f"'{key}' must be one of {', '.join(_LIMIT_CHOICES[key])}, "
+                                  f"got {_shown(value)}")
             changes[key] = value
         elif key == "server_timezone":
             if not isinstance(value, str):

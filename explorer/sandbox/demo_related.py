@@ -122,7 +122,7 @@ class Related:
     def contact_history(self) -> None:
         """A job-title or owner change on some persons, an owner change on some organizations;
         each ends at the record's current value and update_time."""
-        rng, users = self.rng, self.b.n_users
+        rng = self.rng
         for person in self.b.persons:
             if person["update_time"] <= person["add_time"] or rng.random() > 0.3:
                 continue
@@ -132,16 +132,19 @@ class Related:
                                      person["job_title"], person["owner_id"],
                                      person["update_time"]))
             else:
-                old_owner = rng.choice([u for u in range(1, users + 1)
-                                        if u != person["owner_id"]])
-                self.changes.append(("persons", person["id"], "owner_id", old_owner,
+                self.changes.append(("persons", person["id"], "owner_id",
+                                     self._other_user(person["owner_id"]),
                                      person["owner_id"], 1, person["update_time"]))
         for org in self.b.orgs:
             if org["update_time"] <= org["add_time"] or rng.random() > 0.25:
                 continue
-            old_owner = rng.choice([u for u in range(1, users + 1) if u != org["owner_id"]])
-            self.changes.append(("organizations", org["id"], "owner_id", old_owner,
+            self.changes.append(("organizations", org["id"], "owner_id",
+                                 self._other_user(org["owner_id"]),
                                  org["owner_id"], 1, org["update_time"]))
+
+    def _other_user(self, user_id: int) -> int:
+        """A user other than ``user_id``: the owner before an owner change."""
+        return self.rng.choice([u for u in range(1, self.b.n_users + 1) if u != user_id])
 
     # ------------------------------------------------------------------ followers and files
 

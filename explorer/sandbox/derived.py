@@ -68,17 +68,19 @@ def notes_count(store: Store, rows: list[JSON], include: set[str], column: str) 
 
 
 def _child_count(store: Store, rows: list[JSON], include: set[str], key: str,
-                 collection: str, column: str) -> None:
-    """``key`` = how many live ``collection`` records point at each row through ``column``."""
+                 collection: str, column: str, entity: str | None = None) -> None:
+    """``key`` = how many live ``collection`` records point at each row through ``column``
+    (only those of ``entity`` when given, for tables shared by several entities)."""
     if key not in include or not rows:
         return
     ids = [r["id"] for r in rows]
     table = COLLECTIONS[collection].table
+    of_entity = "" if entity is None else "AND entity = ? "
     counts = _grouped(
         store,
-        f"SELECT {column}, 0, COUNT(*) FROM {table} WHERE deleted = 0 "
+        f"SELECT {column}, 0, COUNT(*) FROM {table} WHERE deleted = 0 {of_entity}"
         f"AND {column} IN ({_marks(ids)}) GROUP BY 1",
-        ids,
+        ids if entity is None else [entity, *ids],
     )
     for row in rows:
         row[key] = counts.get(row["id"], {}).get(0, 0)
@@ -166,18 +168,7 @@ def files_count(store: Store, rows: list[JSON], include: set[str], column: str) 
 
 def followers_count(store: Store, rows: list[JSON], include: set[str], entity: str) -> None:
     """How many users follow each row (``entity``: deal, person, organization, product)."""
-    if "followers_count" not in include or not rows:
-        return
-    ids = [r["id"] for r in rows]
-    table = COLLECTIONS["followers"].table
-    counts = _grouped(
-        store,
-        f"SELECT item_id, 0, COUNT(*) FROM {table} WHERE deleted = 0 AND entity = ? "
-        f"AND item_id IN ({_marks(ids)}) GROUP BY 1",
-        [entity, *ids],
-    )
-    for row in rows:
-        row["followers_count"] = counts.get(row["id"], {}).get(0, 0)
+    _child_count(store, rows, include, "followers_count", "followers", "item_id", entity)
 
 
 def related_counts(store: Store, rows: list[JSON], include: set[str], entity: str,

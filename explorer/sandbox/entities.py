@@ -29,7 +29,7 @@ from explorer.sandbox.http import (
     v2_time,
 )
 from explorer.sandbox.paging import keyset_page
-from explorer.sandbox.routing import Router, Sandbox, sandbox
+from explorer.sandbox.routing import Handler, Router, Sandbox, sandbox
 from explorer.sandbox.store import Store, Where
 from explorer.sandbox.validation import check_include_fields, require, validated_body
 
@@ -166,6 +166,20 @@ def _page_where(kind: EntityKind, sb: Sandbox, q: Query) -> Where:
     return where
 
 
+def page_limit(q: Query) -> int:
+    """A v2 list's ``limit``: 1 to 500, 100 when not given."""
+    return q.int("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
+
+
+def page_params(q: Query, sort: tuple[str, ...]) -> tuple[int, str, str]:
+    """A v2 list's ``limit``, ``sort_by`` (``id`` or one of ``sort``) and upper-case
+    ``sort_direction``, checked, with the defaults."""
+    limit = page_limit(q)
+    sort_by = q.choice("sort_by", ("id", *sort), "id") or "id"
+    direction = (q.choice("sort_direction", ("asc", "desc"), "asc") or "asc").upper()
+    return limit, sort_by, direction
+
+
 def list_page(
     kind: EntityKind, request: Request, *, archived: bool = False
 ) -> tuple[list[JSON], str | None]:
@@ -174,9 +188,7 @@ def list_page(
     sb = sandbox(request)
     check_include_fields(request)
     q = Query(request.query_params)
-    limit = q.int("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
-    sort_by = q.choice("sort_by", ("id", *kind.sort_by), "id") or "id"
-    direction = (q.choice("sort_direction", ("asc", "desc"), "asc") or "asc").upper()
+    limit, sort_by, direction = page_params(q, kind.sort_by)
     where = _page_where(kind, sb, q)
     if kind.archivable:
         where.append(("COALESCE(is_archived, 0) = ?", (int(archived),)))
@@ -253,21 +265,26 @@ def _label_options(store: Store, entity: str, records: list[JSON]) -> None:
 # ---------------------------------------------------------------------- handlers
 
 
-def _item_id(request: Request, kind: EntityKind) -> int:
-    raw = request.path_params["id"]
+def path_int(request: Request, name: str, label: str) -> int:
+    """The integer id in the path parameter ``name``: 400 when it is not an integer, and
+    Pipedrive's 404 for ``label`` when it is out of range (no record has it, and sqlite
+    could not even look it up)."""
+    raw = request.path_params[name]
     try:
-        item_id = int(raw)
+        value = int(raw)
     except ValueError:
-        raise bad_request(f"Invalid id '{shown(raw)}'", "The id must be an integer.") from None
-    if not is_int64(item_id):  # no record has it, and sqlite could not even look it up
-        raise not_found(kind.label)
-    return item_id
+        raise bad_request(f"Invalid {name} '{shown(raw)}'",
+                          f"The {name} must be an integer.") from None
+    if not is_int64(value):
+        raise not_found(label)
+    return value
 
 
-def _load(kind: EntityKind, sb: Sandbox, item_id: int) -> JSON:
-    record = sb.store.get(kind.collection, item_id)
+def load_record(sb: Sandbox, collection: str, item_id: int, label: str) -> JSON:
+    """A live record of ``collection``, or Pipedrive's 404 for ``label``."""
+    record = sb.store.get(collection, item_id)
     if record is None:
-        raise not_found(kind.label)
+        raise not_found(label)
     return record
 
 
@@ -302,22 +319,19 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
     """Declare list/get/create/update/delete for ``kind`` with the spec's operation ids."""
     base, item = f"/{kind.path}", f"/{kind.path}/{{id}}"
 
-    async def list_items(request: Request) -> Response:
-        sb = sandbox(request)
-        rows, next_cursor = list_page(kind, request)
-        data = _rendered(kind, sb, Query(request.query_params), rows)
-        return ok(data, {"next_cursor": next_cursor})
+    def lister(archived: bool) -> Handler:
+        async def list_items(request: Request) -> Response:
+            sb = sandbox(request)
+            rows, next_cursor = list_page(kind, request, archived=archived)
+            data = _rendered(kind, sb, Query(request.query_params), rows)
+            return ok(data, {"next_cursor": next_cursor})
 
-    async def list_archived(request: Request) -> Response:
-        sb = sandbox(request)
-        rows, next_cursor = list_page(kind, request, archived=True)
-        data = _rendered(kind, sb, Query(request.query_params), rows)
-        return ok(data, {"next_cursor": next_cursor})
+        return list_items
 
     async def get_item(request: Request) -> Response:
         sb = sandbox(request)
         check_include_fields(request)
-        record = _load(kind, sb, _item_id(request, kind))
+        record = load_record(sb, kind.collection, path_int(request, "id", kind.label), kind.label)
         return ok(_rendered(kind, sb, Query(request.query_params), [record])[0])
 
     async def add_item(request: Request) -> Response:
@@ -352,9 +366,9 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
 
     async def update_item(request: Request) -> Response:
         sb = sandbox(request)
-        item_id = _item_id(request, kind)
+        item_id = path_int(request, "id", kind.label)
         body = await validated_body(request, strict=True)
-        old = _load(kind, sb, item_id)
+        old = load_record(sb, kind.collection, item_id, kind.label)
         for rule in kind.rules:
             rule(sb, body, old)
         for key in kind.required:
@@ -376,8 +390,8 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
 
     async def delete_item(request: Request) -> Response:
         sb = sandbox(request)
-        item_id = _item_id(request, kind)
-        record = _load(kind, sb, item_id)
+        item_id = path_int(request, "id", kind.label)
+        record = load_record(sb, kind.collection, item_id, kind.label)
         now = v2_time(sb.clock.now())
         record["is_deleted"] = True
         if kind.status_filter:
@@ -389,9 +403,9 @@ def register(router: Router, kind: EntityKind, singular: str, plural: str) -> No
                                  actor_user_id=sb.me(request), time=now)
         return ok({"id": item_id})
 
-    router.route("GET", base, f"get{plural}")(list_items)
+    router.route("GET", base, f"get{plural}")(lister(archived=False))
     if kind.archivable:
-        router.route("GET", f"{base}/archived", f"getArchived{plural}")(list_archived)
+        router.route("GET", f"{base}/archived", f"getArchived{plural}")(lister(archived=True))
     router.route("POST", base, f"add{singular}")(add_item)
     router.route("GET", item, f"get{singular}")(get_item)
     router.route("PATCH", item, f"update{singular}")(update_item)

@@ -237,7 +237,7 @@ class Limiter:
         time zone moves the coming midnight, not what was used today)."""
         zone = self._zone
         self.config = config
-        if config.zone != zone:
+        if self._zone != zone:
             self._set_day_end()
             self._set_next_roll(self._now_us())
 

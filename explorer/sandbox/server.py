@@ -85,8 +85,9 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"needs a number of seconds, got {text!r}") from None
-    if not 0 <= value <= MAXIMUM["block_seconds"][0]:  # also refuses nan and inf
-        raise argparse.ArgumentTypeError(f"must be from 0 to 86,400 (a day), got {text}")
+    maximum, note = MAXIMUM["block_seconds"]
+    if not 0 <= value <= maximum:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be from 0 to {maximum:,.0f}{note}, got {text}")
     return value
 
 

@@ -25,17 +25,15 @@ import sys
 import time
 
 import httpx
-from harness import sandbox_process
+from harness import WINDOW_S, floor_s, sandbox_process
 
 from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient
 from explorer.api.governor import RateGovernor
 
-SEARCH_LIMIT = 10
-WINDOW_S = 2.0
+SEARCH_LIMIT = 10  # per rolling WINDOW_S, like the burst window
 TERMS = ("Renewal", "Atlas", "Cobalt", "Data migration", "Training", "Wavecrest", "Energy",
          "Architects", "Retail", "Proof of concept", "Seat expansion", "Pinecrest", "Nordic",
          "Holding", "Group")
-
 
 
 async def run(url: str, token: str, count: int) -> str:
@@ -51,7 +49,7 @@ async def run(url: str, token: str, count: int) -> str:
             elapsed = time.perf_counter() - started
         stats = (await admin.get("/_sandbox/stats")).json()["stats"]
 
-    floor = (-(-count // SEARCH_LIMIT) - 1) * WINDOW_S  # the last batch's earliest start
+    floor = floor_s(count, SEARCH_LIMIT)  # the last batch's earliest start
     limited = stats["rate_limited"]
     print(f"{count} GET /api/v2/itemSearch at once ({SEARCH_LIMIT} per {WINDOW_S:g} s), "
           f"{sum(len(items) for items in found)} items found")

@@ -14,7 +14,7 @@ import httpx
 
 from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient, RateGovernor
 
-WINDOW_S = 2.0  # the burst window: requests per rolling 2 s per token
+WINDOW_S = 2.0  # the burst and the search window: requests per rolling 2 s per token
 
 
 @contextmanager
@@ -70,6 +70,7 @@ async def admin_and_deals(url: str, token: str,
 
 
 def floor_s(requests: int, burst: int) -> float:
-    """The earliest the last of ``requests`` can start at ``burst`` per window: the first
-    window is free, and each following ``burst`` go as the window frees them."""
+    """The earliest the last of ``requests`` can start at ``burst`` per window (the burst or
+    the search limit): the first window is free, and each following ``burst`` go as the
+    window frees them."""
     return (-(-requests // burst) - 1) * WINDOW_S

@@ -61,6 +61,17 @@ async def data_of(client: httpx.AsyncClient, url: str, **params: Any) -> Any:
     return response.json()["data"]
 
 
+async def last_page(client: httpx.AsyncClient, url: str, **params: Any) -> httpx.Response:
+    """The last page of a v2 list, following ``next_cursor`` (or the first answer that is not
+    a 200)."""
+    response = await client.get(url, params=params)
+    while response.status_code == 200 and response.json()["additional_data"].get(
+            "next_cursor"):
+        response = await client.get(url, params={
+            **params, "cursor": response.json()["additional_data"]["next_cursor"]})
+    return response
+
+
 async def first(client: httpx.AsyncClient, url: str, key: str = "id", **params: Any) -> Any:
     """``key`` of the first record a list returns."""
     rows = await data_of(client, url, **params)
@@ -162,14 +173,8 @@ def entity_scenarios(path: str, singular: str, plural: str) -> None:
 
     @scenario(f"get{plural}", "last page (next_cursor null), sorted by update_time desc")
     async def list_last(client: httpx.AsyncClient) -> httpx.Response:
-        response = await client.get(base, params={"limit": 500, "sort_by": "update_time",
-                                                  "sort_direction": "desc"})
-        while response.status_code == 200 and response.json()["additional_data"].get(
-                "next_cursor"):
-            response = await client.get(base, params={
-                "limit": 500, "sort_by": "update_time", "sort_direction": "desc",
-                "cursor": response.json()["additional_data"]["next_cursor"]})
-        return response
+        return await last_page(client, base, limit=500, sort_by="update_time",
+                               sort_direction="desc")
 
     @scenario(f"get{plural}", "bad limit", 400)
     async def list_bad_limit(client: httpx.AsyncClient) -> httpx.Response:
@@ -373,14 +378,8 @@ async def archived_deals(client: httpx.AsyncClient) -> httpx.Response:
 
 @scenario("getArchivedDeals", "every page, sorted by update_time desc, every include_fields")
 async def archived_deals_paged(client: httpx.AsyncClient) -> httpx.Response:
-    params = {"limit": 50, "sort_by": "update_time", "sort_direction": "desc",
-              "include_fields": INCLUDE_FIELDS["deals"]}
-    response = await client.get(f"{V2}/deals/archived", params=params)
-    while response.status_code == 200 and response.json()["additional_data"].get(
-            "next_cursor"):
-        response = await client.get(f"{V2}/deals/archived", params={
-            **params, "cursor": response.json()["additional_data"]["next_cursor"]})
-    return response
+    return await last_page(client, f"{V2}/deals/archived", limit=50, sort_by="update_time",
+                           sort_direction="desc", include_fields=INCLUDE_FIELDS["deals"])
 
 
 @scenario("getArchivedDeals", "filtered by status and owner")
@@ -433,13 +432,8 @@ async def deal_products(client: httpx.AsyncClient) -> httpx.Response:
 @scenario("getDealProducts", "paged by one, order_nr desc (last page)")
 async def deal_products_paged(client: httpx.AsyncClient) -> httpx.Response:
     deal_id, _ = await deal_with_products(client)
-    params = {"limit": 1, "sort_by": "order_nr", "sort_direction": "desc"}
-    response = await client.get(f"{V2}/deals/{deal_id}/products", params=params)
-    while response.status_code == 200 and response.json()["additional_data"].get(
-            "next_cursor"):
-        response = await client.get(f"{V2}/deals/{deal_id}/products", params={
-            **params, "cursor": response.json()["additional_data"]["next_cursor"]})
-    return response
+    return await last_page(client, f"{V2}/deals/{deal_id}/products", limit=1,
+                           sort_by="order_nr", sort_direction="desc")
 
 
 @scenario("getDealProducts", "unknown deal", 404)
@@ -522,12 +516,7 @@ def follower_scenarios(path: str, name: str) -> None:
         item = await first(client, base)
         await client.post(f"{base}/{item}/followers",
                           json={"user_id": await other_user(client, path, item)})
-        response = await client.get(f"{base}/{item}/followers", params={"limit": 1})
-        while response.status_code == 200 and response.json()["additional_data"].get(
-                "next_cursor"):
-            response = await client.get(f"{base}/{item}/followers", params={
-                "limit": 1, "cursor": response.json()["additional_data"]["next_cursor"]})
-        return response
+        return await last_page(client, f"{base}/{item}/followers", limit=1)
 
     @scenario(f"get{name}Followers", "unknown record", 404)
     async def followers_unknown(client: httpx.AsyncClient) -> httpx.Response:

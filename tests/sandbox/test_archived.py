@@ -11,6 +11,7 @@ import pytest
 
 from explorer.sandbox.routing import Clock
 from explorer.sandbox.store import Store
+from tests.sandbox.paged import v2_all
 
 V1, V2 = "/api/v1", "/api/v2"
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -21,30 +22,24 @@ def clock() -> Clock:
     return Clock(frozen_at=NOW)
 
 
-async def v2_all(client: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
-    """Every record of a v2 list, following next_cursor."""
-    out: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        query = {**params, "limit": 100, **({"cursor": cursor} if cursor else {})}
-        response = await client.get(f"{V2}/{path}", params=query)
-        assert response.status_code == 200, response.text
-        out += response.json()["data"]
-        cursor = response.json()["additional_data"]["next_cursor"]
-        if cursor is None:
-            return out
-
-
-async def v1_all(client: httpx.AsyncClient, path: str) -> list[dict[str, Any]]:
+async def v1_all(client: httpx.AsyncClient, url: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     start = 0
     while True:
-        response = await client.get(f"{V1}/{path}", params={"start": start, "limit": 500})
+        response = await client.get(url, params={"start": start, "limit": 500})
         assert response.status_code == 200, response.text
         out += response.json()["data"]
         if not response.json()["additional_data"]["more_items_in_collection"]:
             return out
         start += 500
+
+
+async def listed(client: httpx.AsyncClient, url: str, item_id: Any) -> tuple[bool, bool]:
+    """Whether ``item_id`` is in the list at ``url`` and in its ``/archived`` list (all pages;
+    v1 lists page by offset, v2 lists by cursor)."""
+    every = v1_all if url.startswith(V1) else v2_all
+    return (item_id in {x["id"] for x in await every(client, url)},
+            item_id in {x["id"] for x in await every(client, f"{url}/archived")})
 
 
 def test_demo_data_has_archived_deals_and_leads(store: Store) -> None:
@@ -61,8 +56,8 @@ def test_demo_data_has_archived_deals_and_leads(store: Store) -> None:
 
 async def test_deal_lists_split_archived_from_the_rest(client: httpx.AsyncClient,
                                                       store: Store) -> None:
-    active = await v2_all(client, "deals")
-    archived = await v2_all(client, "deals/archived")
+    active = await v2_all(client, f"{V2}/deals")
+    archived = await v2_all(client, f"{V2}/deals/archived")
     stored = store.select("deals")
     assert {d["id"] for d in active} == {d["id"] for d in stored if not d["is_archived"]}
     assert {d["id"] for d in archived} == {d["id"] for d in stored if d["is_archived"]}
@@ -75,7 +70,7 @@ async def test_archived_list_takes_the_deal_filters(client: httpx.AsyncClient,
     archived = [d for d in store.select("deals") if d["is_archived"]]
     owner = archived[0]["owner_id"]
     expected = {d["id"] for d in archived if d["owner_id"] == owner and d["status"] == "won"}
-    got = await v2_all(client, "deals/archived", owner_id=owner, status="won")
+    got = await v2_all(client, f"{V2}/deals/archived", owner_id=owner, status="won")
     assert {d["id"] for d in got} == expected
 
 
@@ -89,8 +84,7 @@ async def test_patch_is_archived_moves_a_deal_between_the_lists(
     stamp = (NOW + timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert body["is_archived"] is True and body["archive_time"] == stamp
     assert body["update_time"] == stamp
-    assert deal["id"] not in {d["id"] for d in await v2_all(client, "deals")}
-    assert deal["id"] in {d["id"] for d in await v2_all(client, "deals/archived")}
+    assert await listed(client, f"{V2}/deals", deal["id"]) == (False, True)
     one = (await client.get(f"{V2}/deals/{deal['id']}")).json()["data"]
     assert one["is_archived"] is True  # an archived deal is still there by id
 
@@ -98,8 +92,7 @@ async def test_patch_is_archived_moves_a_deal_between_the_lists(
     back = (await client.patch(f"{V2}/deals/{deal['id']}",
                                json={"is_archived": False})).json()["data"]
     assert back["is_archived"] is False and back["archive_time"] is None
-    assert deal["id"] in {d["id"] for d in await v2_all(client, "deals")}
-    assert deal["id"] not in {d["id"] for d in await v2_all(client, "deals/archived")}
+    assert await listed(client, f"{V2}/deals", deal["id"]) == (True, False)
 
     log = (await client.get(f"{V1}/deals/{deal['id']}/changelog")).json()["data"]
     flips = [(e["old_value"], e["new_value"]) for e in log if e["field_key"] == "is_archived"]
@@ -120,7 +113,7 @@ async def test_a_new_deal_can_start_archived(client: httpx.AsyncClient) -> None:
     assert made.status_code == 200, made.text
     deal = made.json()["data"]
     assert deal["is_archived"] is True and deal["archive_time"] == deal["add_time"]
-    assert deal["id"] in {d["id"] for d in await v2_all(client, "deals/archived")}
+    assert deal["id"] in {d["id"] for d in await v2_all(client, f"{V2}/deals/archived")}
 
 
 async def test_patch_is_archived_moves_a_lead_between_the_lists(
@@ -133,8 +126,6 @@ async def test_patch_is_archived_moves_a_lead_between_the_lists(
     assert moved["is_archived"] is True
     assert moved["update_time"].startswith(
         (NOW + timedelta(seconds=90)).strftime("%Y-%m-%dT%H:%M:%S"))
-    assert lead["id"] not in {x["id"] for x in await v1_all(client, "leads")}
-    assert lead["id"] in {x["id"] for x in await v1_all(client, "leads/archived")}
+    assert await listed(client, f"{V1}/leads", lead["id"]) == (False, True)
     await client.patch(f"{V1}/leads/{lead['id']}", json={"is_archived": False})
-    assert lead["id"] in {x["id"] for x in await v1_all(client, "leads")}
-    assert lead["id"] not in {x["id"] for x in await v1_all(client, "leads/archived")}
+    assert await listed(client, f"{V1}/leads", lead["id"]) == (True, False)

@@ -12,6 +12,7 @@ import pytest
 
 from explorer.sandbox.routing import Clock
 from explorer.sandbox.store import Store
+from tests.sandbox.paged import v2_all
 
 V1, V2 = "/api/v1", "/api/v2"
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -31,19 +32,6 @@ async def data(client: httpx.AsyncClient, url: str, **params: Any) -> Any:
     response = await client.get(url, params=params)
     assert response.status_code == 200, response.text
     return response.json()["data"]
-
-
-async def v2_all(client: httpx.AsyncClient, url: str, **params: Any) -> list[Any]:
-    out: list[Any] = []
-    cursor = None
-    while True:
-        response = await client.get(url, params={**params, **({"cursor": cursor} if cursor
-                                                               else {})})
-        assert response.status_code == 200, response.text
-        out += response.json()["data"]
-        cursor = response.json()["additional_data"]["next_cursor"]
-        if cursor is None:
-            return out
 
 
 def deal_with_products(store: Store, at_least: int = 1) -> int:

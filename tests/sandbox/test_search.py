@@ -9,6 +9,7 @@ import pytest
 
 from explorer.sandbox.search import build_search_index
 from explorer.sandbox.store import Store
+from tests.sandbox.paged import v2_all
 
 JSON = dict[str, Any]
 ITEMS = "/api/v2/itemSearch"
@@ -183,23 +184,11 @@ async def test_lead_email_and_phone_match_only_unlinked_leads(client: httpx.Asyn
     leads = await _all(client, ITEMS, term=email, item_types="lead", fields="email,phone")
     assert leads == []
     both = await _all(client, ITEMS, term=email, item_types="lead,person", fields="email")
-    everyone = await _all_persons(client)
+    everyone = await v2_all(client, "/api/v2/persons", limit=500)
     having = {("person", p["id"]) for p in everyone
               if any(email.lower() in e["value"].lower() for e in p.get("emails") or ())}
     assert ("person", person["id"]) in having
     assert sorted(_keys(both)) == sorted(having)
-
-
-async def _all_persons(client: httpx.AsyncClient) -> list[JSON]:
-    persons: list[JSON] = []
-    cursor = None
-    while True:
-        body = await _get(client, "/api/v2/persons", limit=500,
-                          **({"cursor": cursor} if cursor else {}))
-        persons += body["data"]
-        cursor = body["additional_data"]["next_cursor"]
-        if cursor is None:
-            return persons
 
 
 async def test_custom_fields_are_searched_by_value(client: httpx.AsyncClient) -> None:

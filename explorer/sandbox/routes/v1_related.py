@@ -78,12 +78,11 @@ def _attached_files(column: str, collection: str, label: str) -> Any:
     return list_files
 
 
-for _column, _collection, _label, _name in (
-    ("deal_id", "deals", "Deal", "Deal"), ("person_id", "persons", "Person", "Person"),
-    ("org_id", "organizations", "Organization", "Organization"),
-    ("product_id", "products", "Product", "Product"),
+for _column, _collection, _label in (
+    ("deal_id", "deals", "Deal"), ("person_id", "persons", "Person"),
+    ("org_id", "organizations", "Organization"), ("product_id", "products", "Product"),
 ):
-    router.route("GET", f"/{_collection}/{{id}}/files", f"get{_name}Files")(
+    router.route("GET", f"/{_collection}/{{id}}/files", f"get{_label}Files")(
         _attached_files(_column, _collection, _label))
 
 

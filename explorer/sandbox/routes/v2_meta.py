@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from explorer.sandbox.entities import DEFAULT_LIMIT, MAX_LIMIT, EntityKind, list_page
+from explorer.sandbox.entities import EntityKind, list_page, page_limit
 from explorer.sandbox.fields import fields_of, render_v2
 from explorer.sandbox.http import (
     JSON,
@@ -146,7 +146,7 @@ def _field_routes(entity: str, path: str, singular: str, plural: str) -> None:
             require_scope(request, *_SCOPES[entity])
         q = Query(request.query_params)
         include = _include(entity, q)
-        limit = q.int("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
+        limit = page_limit(q)
         start = 0
         cursor = q.str("cursor")
         if cursor:

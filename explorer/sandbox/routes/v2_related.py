@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from explorer.sandbox.collections import COLLECTIONS
 from explorer.sandbox.derived import deal_product_sum
-from explorer.sandbox.entities import DEFAULT_LIMIT, MAX_LIMIT
+from explorer.sandbox.entities import load_record, page_limit, page_params, path_int
 from explorer.sandbox.fields import check_currency
 from explorer.sandbox.http import (
     JSON,
@@ -45,31 +45,6 @@ _NULLABLE = frozenset({"product_variation_id", "order_nr", "billing_frequency_cy
 _SORT = ("add_time", "update_time", "order_nr")
 
 
-def _path_int(request: Request, name: str, label: str) -> int:
-    raw = request.path_params[name]
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_request(f"Invalid {name} '{shown(raw)}'", "It must be an integer.") from None
-    if not is_int64(value):
-        raise not_found(label)
-    return value
-
-
-def _record(sb: Sandbox, collection: str, item_id: int, label: str) -> JSON:
-    record = sb.store.get(collection, item_id)
-    if record is None:
-        raise not_found(label)
-    return record
-
-
-def _page_params(q: Query, sort: tuple[str, ...]) -> tuple[int, str, str]:
-    limit = q.int("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
-    sort_by = q.choice("sort_by", ("id", *sort), "id") or "id"
-    direction = (q.choice("sort_direction", ("asc", "desc"), "asc") or "asc").upper()
-    return limit, sort_by, direction
-
-
 # ---------------------------------------------------------------------- deal products
 
 
@@ -78,7 +53,7 @@ def render_deal_product(item: JSON) -> JSON:
 
 
 def _products_page(sb: Sandbox, q: Query, where: Where, sort: tuple[str, ...]) -> Response:
-    limit, sort_by, direction = _page_params(q, sort)
+    limit, sort_by, direction = page_params(q, sort)
     rows, next_cursor = keyset_page(sb.store, "deal_products", where, q, limit=limit,
                                     sort_by=sort_by, direction=direction)
     return ok([render_deal_product(r) for r in rows], {"next_cursor": next_cursor})
@@ -87,7 +62,7 @@ def _products_page(sb: Sandbox, q: Query, where: Where, sort: tuple[str, ...]) -
 @router.route("GET", "/deals/{id}/products", "getDealProducts")
 async def get_deal_products(request: Request) -> Response:
     sb = sandbox(request)
-    deal = _record(sb, "deals", _path_int(request, "id", "Deal"), "Deal")
+    deal = load_record(sb, "deals", path_int(request, "id", "Deal"), "Deal")
     return _products_page(sb, Query(request.query_params), [("deal_id = ?", (deal["id"],))],
                           _SORT)
 
@@ -163,11 +138,11 @@ def _revalue(sb: Sandbox, deal: JSON, actor: int, now: str) -> None:
 @router.route("POST", "/deals/{id}/products", "addDealProduct")
 async def add_deal_product(request: Request) -> Response:
     sb = sandbox(request)
-    deal = _record(sb, "deals", _path_int(request, "id", "Deal"), "Deal")
+    deal = load_record(sb, "deals", path_int(request, "id", "Deal"), "Deal")
     body = await validated_body(request, strict=True)
     require(body, "product_id", "item_price", "quantity")
     _check_item(sb, deal["id"], body, None)
-    product = _record(sb, "products", body["product_id"], "Product")
+    product = load_record(sb, "products", body["product_id"], "Product")
     now = v2_time(sb.clock.now())
     orders = [i.get("order_nr") or 0 for i in
               sb.store.select("deal_products", [("deal_id = ?", (deal["id"],))])]
@@ -190,8 +165,8 @@ async def add_deal_product(request: Request) -> Response:
 
 
 def _attachment(request: Request, sb: Sandbox) -> tuple[JSON, JSON]:
-    deal = _record(sb, "deals", _path_int(request, "id", "Deal"), "Deal")
-    item_id = _path_int(request, "product_attachment_id", "Deal product")
+    deal = load_record(sb, "deals", path_int(request, "id", "Deal"), "Deal")
+    item_id = path_int(request, "product_attachment_id", "Deal product")
     item = sb.store.get("deal_products", item_id)
     if item is None or item["deal_id"] != deal["id"]:
         raise not_found("Deal product")
@@ -207,7 +182,7 @@ async def update_deal_product(request: Request) -> Response:
     now = v2_time(sb.clock.now())
     item = {**old, **body, "update_time": now}
     if "product_id" in body:
-        item["name"] = _record(sb, "products", body["product_id"], "Product").get("name")
+        item["name"] = load_record(sb, "products", body["product_id"], "Product").get("name")
     item["sum"] = deal_product_sum(item)
     with sb.store.transaction():
         sb.store.replace("deal_products", item)
@@ -228,12 +203,12 @@ async def delete_deal_product(request: Request) -> Response:
 
 # ---------------------------------------------------------------------- followers
 
-# URL segment → (collection, followers' entity, label in messages, operation name)
+# Collection (and URL segment) → (followers' entity, label in messages and operation names)
 FOLLOWED = {
-    "deals": ("deals", "deal", "Deal", "Deal"),
-    "persons": ("persons", "person", "Person", "Person"),
-    "organizations": ("organizations", "organization", "Organization", "Organization"),
-    "products": ("products", "product", "Product", "Product"),
+    "deals": ("deal", "Deal"),
+    "persons": ("person", "Person"),
+    "organizations": ("organization", "Organization"),
+    "products": ("product", "Product"),
 }
 
 
@@ -241,12 +216,12 @@ def _follower_view(row: JSON) -> JSON:
     return {"user_id": row["user_id"], "add_time": row["add_time"]}
 
 
-def _follower_routes(path: str) -> None:
-    collection, entity, label, name = FOLLOWED[path]
+def _follower_routes(collection: str) -> None:
+    entity, label = FOLLOWED[collection]
 
     def followed(request: Request) -> tuple[Sandbox, JSON]:
         sb = sandbox(request)
-        return sb, _record(sb, collection, _path_int(request, "id", label), label)
+        return sb, load_record(sb, collection, path_int(request, "id", label), label)
 
     def where(item_id: int) -> Where:
         return [("entity = ? AND item_id = ?", (entity, item_id))]
@@ -258,7 +233,7 @@ def _follower_routes(path: str) -> None:
     async def list_followers(request: Request) -> Response:
         sb, record = followed(request)
         q = Query(request.query_params)
-        limit = q.int("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
+        limit = page_limit(q)
         rows, next_cursor = keyset_page(sb.store, "followers", where(record["id"]), q,
                                         limit=limit, sort_by="id", direction="ASC")
         return ok([_follower_view(r) for r in rows], {"next_cursor": next_cursor})
@@ -286,7 +261,7 @@ def _follower_routes(path: str) -> None:
 
     async def delete_follower(request: Request) -> Response:
         sb, record = followed(request)
-        user_id = _path_int(request, "follower_id", "Follower")
+        user_id = path_int(request, "follower_id", "Follower")
         rows = sb.store.select("followers", [*where(record["id"]),
                                              ("user_id = ?", (user_id,))], limit=1)
         if not rows:
@@ -300,7 +275,7 @@ def _follower_routes(path: str) -> None:
     async def followers_changelog(request: Request) -> Response:
         sb, record = followed(request)
         q = Query(request.query_params)
-        limit = q.int("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
+        limit = page_limit(q)
         after = _changelog_cursor(q.str("cursor"))
         entries = sb.store.changelog(f"{entity}_followers", record["id"], after=after,
                                      limit=limit + 1)
@@ -311,11 +286,11 @@ def _follower_routes(path: str) -> None:
         return ok(data, {"next_cursor": encode_cursor({"c": entries[limit - 1]["id"]})
                          if more else None})
 
-    base = f"/{path}/{{id}}/followers"
-    router.route("GET", base, f"get{name}Followers")(list_followers)
-    router.route("POST", base, f"add{name}Follower")(add_follower)
-    router.route("DELETE", f"{base}/{{follower_id}}", f"delete{name}Follower")(delete_follower)
-    router.route("GET", f"{base}/changelog", f"get{name}FollowersChangelog")(
+    base = f"/{collection}/{{id}}/followers"
+    router.route("GET", base, f"get{label}Followers")(list_followers)
+    router.route("POST", base, f"add{label}Follower")(add_follower)
+    router.route("DELETE", f"{base}/{{follower_id}}", f"delete{label}Follower")(delete_follower)
+    router.route("GET", f"{base}/changelog", f"get{label}FollowersChangelog")(
         followers_changelog)
 
 
@@ -328,5 +303,5 @@ def _changelog_cursor(raw: str | None) -> int:
     return value
 
 
-for _path in FOLLOWED:
-    _follower_routes(_path)
+for _collection in FOLLOWED:
+    _follower_routes(_collection)
