@@ -123,6 +123,11 @@ class PipedriveClient:
         return self._blocked
 
     async def open(self) -> Self:
+        return self.connect()
+
+    def connect(self) -> Self:
+        """Open the session without awaiting: nothing goes over the network until the first
+        request, so a window can be built on a session before any answer arrives."""
         if self._http is not None:
             raise RuntimeError("the client session is already open")
         config = self._config

@@ -1,0 +1,41 @@
+"""The main window: assembles the panes, menus and status bar; no logic of its own."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QWidget
+
+from explorer.core.session import Session
+from explorer.qt.asyncqt import TaskRunner
+
+
+class MainWindow(QMainWindow):
+    """One account's window: resource tree · record table · detail pane, the rate meter in
+    the status bar.
+
+    Signals:
+        closed(): the window was closed (the composition root then ends the session).
+    """
+
+    closed = Signal()
+
+    def __init__(self, session: Session, runner: TaskRunner,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.session = session
+        self.runner = runner
+        account = session.account
+        self.setWindowTitle(f"{account.name} — Pipedrive Explorer")
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.setObjectName("mainSplitter")
+        splitter.addWidget(QLabel("resources", objectName="resourceTree"))
+        splitter.addWidget(QLabel("records", objectName="recordTable"))
+        splitter.addWidget(QLabel("detail", objectName="detailPane"))
+        self.setCentralWidget(splitter)
+        self.resize(1280, 800)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        super().closeEvent(event)
+        self.closed.emit()
