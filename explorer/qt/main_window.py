@@ -36,6 +36,6 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
         self.resize(1280, 800)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:
         super().closeEvent(event)
         self.closed.emit()
