@@ -30,9 +30,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{account.name} — Pipedrive Explorer")
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.setObjectName("mainSplitter")
-        splitter.addWidget(QLabel("resources", objectName="resourceTree"))
-        splitter.addWidget(QLabel("records", objectName="recordTable"))
-        splitter.addWidget(QLabel("detail", objectName="detailPane"))
+        for name in ("resourceTree", "recordTable", "detailPane"):
+            placeholder = QLabel(name)
+            placeholder.setObjectName(name)
+            splitter.addWidget(placeholder)
         self.setCentralWidget(splitter)
         self.resize(1280, 800)
 
