@@ -16,9 +16,11 @@ class MainWindow(QMainWindow):
 
     Signals:
         closed(): the window was closed (the composition root then ends the session).
+        first_rows(int): the table shows the first rows of its view (their count).
     """
 
     closed = Signal()
+    first_rows = Signal(int)
 
     def __init__(self, session: Session, runner: TaskRunner,
                  parent: QWidget | None = None) -> None:
@@ -36,6 +38,16 @@ class MainWindow(QMainWindow):
             splitter.addWidget(placeholder)
         self.setCentralWidget(splitter)
         self.resize(1280, 800)
+
+    def start(self) -> None:
+        """Begin loading (the tree, then Deals); returns at once."""
+        from explorer.core.views import View
+
+        async def first_page() -> None:
+            page = await self.session.source.fetch_page(View("deals", "Deals"), size=50)
+            self.first_rows.emit(len(page.records))
+
+        self.runner.start(first_page(), name="first page of deals", key="table")
 
     def closeEvent(self, event: QCloseEvent) -> None:
         super().closeEvent(event)
