@@ -1,0 +1,33 @@
+"""The icons: every name loads, and the compiled resource module matches resources/icons."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from explorer.qt import icons
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_icon_renders(qapp: QApplication) -> None:
+    for name in icons.NAMES:
+        pixmap = icons.icon(name).pixmap(32, 32)
+        assert not pixmap.isNull(), name
+        assert pixmap.toImage().pixelColor(16, 16).isValid()
+
+
+def test_the_compiled_resources_are_current(tmp_path: Path) -> None:
+    listed = {p.stem for p in (ROOT / "resources" / "icons").glob("*.svg")}
+    assert listed == set(icons.NAMES)
+    rcc = Path(sys.executable).with_name("pyside6-rcc")
+    out = tmp_path / "icons_rc.py"
+    subprocess.run([str(rcc), str(ROOT / "resources" / "icons.qrc"), "-o", str(out)],
+                   check=True, cwd=ROOT)
+    def body(path: Path) -> list[str]:
+        return [line for line in path.read_text().splitlines() if not line.startswith("#")]
+    assert body(out) == body(ROOT / "explorer" / "qt" / "icons_rc.py"), (
+        "resources/icons changed: run pyside6-rcc resources/icons.qrc -o explorer/qt/icons_rc.py")
