@@ -1,7 +1,8 @@
 """The app's icons: SVGs from ``resources/icons`` compiled into ``icons_rc`` (a Qt resource).
 
 ``resources/icons.qrc`` lists them; after changing an icon, regenerate the module with
-``pyside6-rcc --format-version 1 resources/icons.qrc -o explorer/qt/icons_rc.py`` (a test checks it is current).
+``pyside6-rcc --format-version 1 resources/icons.qrc -o explorer/qt/icons_rc.py`` (a test
+checks it is current).
 """
 
 from __future__ import annotations
