@@ -15,6 +15,7 @@ import httpx
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QStyleOptionViewItem
 
 from explorer.api import RetryPolicy
 from explorer.core.accounts import Account
@@ -221,6 +222,9 @@ async def test_clicks_and_keys_emit_the_selected_view(pane: ResourceTreePane,
                      pos=tree.visualRect(leads).center())
     await asyncio.sleep(0)
     assert seen[-1] == View("leads", "Leads")
+    tree.setFocus()
+    QTest.keyClick(tree, Qt.Key.Key_Return)  # Enter on the selected node: no second load
+    await asyncio.sleep(0)
     assert len(seen) == 4
 
 
@@ -241,19 +245,22 @@ async def test_select_resource_and_a_view_that_has_not_arrived_yet(
 
 
 async def test_selection_stays_while_children_arrive_and_on_reload(
-        pane: ResourceTreePane, store: Store) -> None:
+        pane: ResourceTreePane, runner: TaskRunner, store: Store) -> None:
     seen: list[View] = []
     pane.view_selected.connect(seen.append)
-    pane.select_resource("leads")
+    archived = View("deals", "Archived deals", archived=True)
+    assert pane.select_view(archived)  # row 1 now; pipelines arrive above it
+    assert pane.model.index_for_view(archived).row() == 1
     await loaded_pane(pane)
-    assert pane.selected_view() == View("leads", "Leads")
+    assert pane.model.index_for_view(archived).row() == len(store.select("pipelines"))
+    assert pane.selected_view() == archived
     stage = store.select("stages")[0]
     view = View("deals", stage["name"], filters=(("stage_id", stage["id"]),))
     assert pane.select_view(view)
     pane.load()  # a reload keeps the nodes (same keys) and so the selection
-    await until(lambda: not pane.model._runner.tasks)
+    await until(lambda: not runner.tasks)
     assert pane.selected_view() == view
-    assert seen == [View("leads", "Leads"), view]
+    assert seen == [archived, view]
 
 
 async def test_archived_toggle_shows_and_hides_the_archived_nodes(
@@ -305,10 +312,20 @@ async def test_counts_equal_the_stores(pane: ResourceTreePane, store: Store) -> 
             assert stage.data(TreeRole.COUNT) == sum(1 for d in deals
                                                      if d["stage_id"] == stage_id)
             assert stage.data(Qt.ItemDataRole.DisplayRole) == model.view(stage).title  # type: ignore[union-attr]
-    pane.tree.viewport().repaint()  # the delegate paints the counts without complaint
+    # The count is painted after the name: the row is wider than the name alone.
+    stage = children(model, pipelines[0])[0]
+    delegate = pane.tree.itemDelegate()
+    option = QStyleOptionViewItem()
+    option.initFrom(pane.tree)
+    plain = model.index_for_resource("notes")
+    width = option.fontMetrics.horizontalAdvance
+    assert (delegate.sizeHint(option, stage).width() - delegate.sizeHint(option, plain).width()
+            >= width(stage.data()) - width("Notes") + width(str(stage.data(TreeRole.COUNT))))
+    pane.tree.viewport().repaint()
 
 
-async def test_the_tree_costs_a_few_requests(pane: ResourceTreePane, app: SandboxApp) -> None:
+async def test_the_tree_costs_a_few_requests(pane: ResourceTreePane, runner: TaskRunner,
+                                             app: SandboxApp) -> None:
     """Pipelines, stages and every saved filter come from one request each, the deal total
     from one summary; opening a pipeline asks once per stage, and only the first time."""
     requests = app.state.stats.requests
@@ -323,7 +340,7 @@ async def test_the_tree_costs_a_few_requests(pane: ResourceTreePane, app: Sandbo
     pane.tree.expand(pipeline)
     await until(lambda: all(s.data(TreeRole.COUNT) is not None
                             for s in children(model, pipeline)))
-    await until(lambda: not pane.model._runner.tasks)
+    await until(lambda: not runner.tasks)
     assert requests["getDealsSummary"] == 1 + model.rowCount(pipeline)
 
 
