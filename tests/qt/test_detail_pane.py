@@ -254,3 +254,46 @@ async def test_a_lead_shows_its_custom_values_and_notes(pane: DetailPane, store:
         n["id"] for n in store.select("notes") if n.get("lead_id") == lead["id"]}
     assert pane.tab("history") is None  # leads have no changelog
     assert isinstance(QModelIndex(), QModelIndex)
+
+
+async def test_a_deals_products_and_followers_tabs_list_the_stores(pane: DetailPane,
+                                                                    store: Store,
+                                                                    qtmodeltester: Any) -> None:
+    deal = next(d for d in store.select("deals") if not d.get("is_archived")
+                and sum(p["deal_id"] == d["id"] for p in store.select("deal_products")) > 1)
+    pane.show_record("deals", deal["id"], deal)
+    await shown(pane, "deals", deal["id"])
+    tab = await tab_rows(pane, "products")
+    model = tab.view.model()
+    assert isinstance(model, RelatedModel)
+    qtmodeltester.check(model)
+    expected = [p for p in store.select("deal_products") if p["deal_id"] == deal["id"]]
+    assert sorted(r["id"] for r in model.records) == sorted(p["id"] for p in expected)
+    assert pane.tabs.tabText(pane.tabs.indexOf(tab)) == f"Products ({len(expected)})"
+    tab = await tab_rows(pane, "followers")
+    model = tab.view.model()
+    assert isinstance(model, RelatedModel)
+    followers = [f["user_id"] for f in store.select("followers")
+                 if f["entity"] == "deal" and f["item_id"] == deal["id"]]
+    users = {u["id"]: u["name"] for u in store.select("users")}
+    assert sorted(model.text(n, 0) for n in range(model.rowCount())) == sorted(
+        users[u] for u in followers)
+
+
+async def test_enter_on_a_link_row_follows_it(pane: DetailPane, store: Store,
+                                              qtbot: QtBot) -> None:
+    deal = a_deal(store)
+    pane.show_record("deals", deal["id"], deal)
+    await shown(pane, "deals", deal["id"])
+    model, view = pane.fields_model, pane.fields_view
+    summary = model.index(0, 0)
+    row = next(n for n in range(model.rowCount(summary))
+               if model.index(n, 0, summary).data() == "Organization")
+    view.setFocus()
+    view.setCurrentIndex(model.index(row, 0, summary))
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    await shown(pane, "organizations", deal["org_id"])
+    org = store.get("organizations", deal["org_id"])
+    assert org is not None and pane.title.text() == org["name"]
+    tab = await tab_rows(pane, "persons")
+    assert tab.state in ("rows", "empty")

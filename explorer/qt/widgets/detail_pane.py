@@ -20,7 +20,7 @@ from collections import OrderedDict
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -140,7 +140,7 @@ class DetailPane(QWidget):
         self.fields_view.setMouseTracking(True)
         self.fields_model.modelReset.connect(self._fields_reset)
         self.fields_view.clicked.connect(self._field_clicked)
-        self.fields_view.activated.connect(self._field_clicked)
+        self.fields_view.activated.connect(self._field_activated)
         self.hide_empty.toggled.connect(self.fields_model.set_hide_empty)
 
         self.tabs = QTabWidget(self)
@@ -191,10 +191,15 @@ class DetailPane(QWidget):
         table's copy) at once, then the fresh one. The record shown already adds no step."""
         title = df.record_title(resource, record, record_id) if record else ""
         place, added = self.history.visit(resource, record_id, title=title, root=True)
-        if not added and self.record is not None:
-            if record is not None:
+        if not added:
+            # The record shown (the window selecting where the pane went, or the same row
+            # clicked again): its load is under way or done; only a failed one is retried.
+            if record is not None and self.record is None:
                 self._remember(resource, record_id, record)
-            self._loader.start(place, record or self.record)  # refresh; the view stays
+                self.record = dict(record)
+                self.fill(resource, record)
+            elif self.retry_button.isVisible():
+                self._retry()
             return
         self._open(place, record)
 
@@ -294,8 +299,20 @@ class DetailPane(QWidget):
         self.fields_view.resizeColumnToContents(0)
 
     def _field_clicked(self, index: QModelIndex) -> None:
+        """A click on a link (the value, drawn as a link) follows it."""
+        if index.column() == 1:
+            self._follow_link(index)
+
+    def _field_activated(self, index: QModelIndex) -> None:
+        """Enter on a row with a link follows it (a double-click is left to the click, or
+        its second press would follow a link of the record it led to)."""
+        if QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton:
+            return
+        self._follow_link(index)
+
+    def _follow_link(self, index: QModelIndex) -> None:
         link = index.siblingAtColumn(1).data(LINK_ROLE)
-        if link is not None and index.column() == 1:
+        if link is not None:
             self.follow(link[0], link[1])
 
     # ------------------------------------------------------------------ tabs
