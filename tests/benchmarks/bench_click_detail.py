@@ -38,15 +38,15 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import httpx  # noqa: E402
-from harness import sandbox_process  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import httpx
+from harness import sandbox_process
+from PySide6.QtWidgets import QApplication
 
-from explorer.core.accounts import Account  # noqa: E402
-from explorer.core.session import Session  # noqa: E402
-from explorer.core.views import View  # noqa: E402
-from explorer.qt.asyncqt import TaskRunner, new_loop  # noqa: E402
-from explorer.qt.widgets.detail_pane import DetailPane  # noqa: E402
+from explorer.core.accounts import Account
+from explorer.core.session import Session
+from explorer.core.views import View
+from explorer.qt.asyncqt import TaskRunner, new_loop
+from explorer.qt.widgets.detail_pane import DetailPane
 
 SLACK_MS = 50
 

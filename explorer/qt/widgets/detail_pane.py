@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTabWidget,
-    QToolButton,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -40,6 +39,7 @@ from explorer.core.navigation import NavigationHistory, Place
 from explorer.core.session import Session
 from explorer.qt.asyncqt import TaskRunner
 from explorer.qt.models.detail import LINK_ROLE, FieldsModel
+from explorer.qt.widgets.breadcrumbs import BreadcrumbBar
 from explorer.qt.widgets.detail_loader import DetailLoader
 from explorer.qt.widgets.related_tab import RelatedTab
 
@@ -101,11 +101,9 @@ class DetailPane(QWidget):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(action)  # active while the pane is shown, toolbar or not
 
-        self.breadcrumbs = QWidget(self)
-        self.breadcrumbs.setObjectName("breadcrumbs")
-        self._crumb_layout = QHBoxLayout(self.breadcrumbs)
-        self._crumb_layout.setContentsMargins(0, 0, 0, 0)
-        self._crumb_layout.setSpacing(0)
+        self.breadcrumbs = BreadcrumbBar(self)
+        self.breadcrumbs.place_requested.connect(self._go)
+        self.breadcrumbs.resource_requested.connect(self.resource_requested)
         self.title = QLabel(self)
         self.title.setObjectName("detailTitle")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -396,31 +394,7 @@ class DetailPane(QWidget):
         self._update_crumbs()
 
     def _update_crumbs(self) -> None:
-        while self._crumb_layout.count():
-            item = self._crumb_layout.takeAt(0)
-            widget = item.widget() if item is not None else None
-            if widget is not None:
-                widget.deleteLater()
-        crumbs = self.history.crumbs(df.LABELS)
-        for number, crumb in enumerate(crumbs):
-            if number:
-                separator = QLabel("›", self.breadcrumbs)
-                separator.setContentsMargins(4, 0, 4, 0)
-                self._crumb_layout.addWidget(separator)
-            button = QToolButton(self.breadcrumbs)
-            button.setObjectName(f"crumb{number}")
-            button.setAutoRaise(True)
-            button.setText(crumb.label)
-            button.setToolTip(crumb.label)
-            last = number == len(crumbs) - 1
-            button.setEnabled(not last)
-            if crumb.index is None:
-                button.clicked.connect(lambda _=False, r=crumb.resource:
-                                       self.resource_requested.emit(r))
-            else:
-                button.clicked.connect(lambda _=False, i=crumb.index: self._go(i))
-            self._crumb_layout.addWidget(button)
-        self._crumb_layout.addStretch(1)
+        self.breadcrumbs.set_crumbs(self.history.crumbs(df.LABELS))
 
     def _go(self, index: int) -> None:
         place = self.history.go(index)
