@@ -91,6 +91,7 @@ def group_fields(resource: str, record: Mapping[str, Any],
         else:
             groups[_builtin_group(key)].append(field)
     groups["Summary"] = [summary[k] for k in summary_keys if k in summary]
+    groups["System"].sort(key=lambda f: f.key != "id")  # the id first, the rest in order
     return [(title, groups[title]) for title in GROUPS if groups[title]]
 
 
@@ -199,6 +200,8 @@ class TabSpec:
         name: the related list's name (``products``, ``changelog``).
         count_key: the ``include_fields`` count of the record that gives this tab's count
             before it is loaded (``activities_count``), if any.
+        archived: list the archived records too (deals, leads: their archived lists are
+            separate endpoints; a person's only deal may be archived).
     """
 
     key: str
@@ -208,10 +211,12 @@ class TabSpec:
     filter_key: str = ""
     name: str = ""
     count_key: str = ""
+    archived: bool = False
 
 
 def _list(target: str, filter_key: str, count_key: str = "") -> TabSpec:
-    return TabSpec(target, LABELS[target], "list", target, filter_key, count_key=count_key)
+    return TabSpec(target, LABELS[target], "list", target, filter_key, count_key=count_key,
+                   archived=target in ("deals", "leads"))
 
 
 _HISTORY = TabSpec("history", "History", "history", name="changelog")

@@ -170,10 +170,12 @@ async def test_follow_the_person_link_then_back_and_forward(pane: DetailPane, st
 
 async def test_a_persons_deals_tab_lists_exactly_their_deals(pane: DetailPane, store: Store,
                                                              qtmodeltester: Any) -> None:
-    deal = a_deal(store)
-    person_id = deal["person_id"]
-    expected = {d["id"]: d["title"] for d in store.select("deals")
-                if d.get("person_id") == person_id and not d.get("is_archived")}
+    deals = store.select("deals")
+    person_id = next(d["person_id"] for d in deals if d.get("is_archived") and any(
+        o["person_id"] == d["person_id"] and not o["is_archived"] for o in deals))
+    expected = {d["id"]: d["title"] for d in deals  # the archived ones too
+                if d.get("person_id") == person_id}
+    deal = next(d for d in deals if d["id"] in expected)
     pane.show_record("persons", person_id, None)
     await shown(pane, "persons", person_id)
     tab = await tab_rows(pane, "deals")
@@ -306,3 +308,32 @@ async def test_enter_on_a_link_row_follows_it(pane: DetailPane, store: Store,
     assert org is not None and pane.title.text() == org["name"]
     tab = await tab_rows(pane, "persons")
     assert tab.state in ("rows", "empty")
+
+
+async def test_load_more_goes_on_until_every_related_record_is_listed(
+        pane: DetailPane, store: Store, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from explorer.qt.widgets import detail_loader
+    monkeypatch.setattr(detail_loader, "PAGE_SIZE", 2)
+    deals = store.select("deals")
+    counts: dict[int, int] = {}
+    for d in deals:
+        if d.get("person_id"):
+            counts[d["person_id"]] = counts.get(d["person_id"], 0) + 1
+    person_id = max(counts, key=lambda p: counts[p])
+    expected = {d["id"] for d in deals if d.get("person_id") == person_id}
+    assert len(expected) > 4
+    pane.show_record("persons", person_id, None)
+    await shown(pane, "persons", person_id)
+    tab = await tab_rows(pane, "deals")
+    model = tab.view.model()
+    assert isinstance(model, RelatedModel) and model.more
+    assert pane.tabs.tabText(pane.tabs.indexOf(tab)).endswith("+)")
+    for _ in range(len(expected)):
+        if not model.more:
+            break
+        rows = model.rowCount()
+        qtbot.mouseClick(tab.more_button, Qt.MouseButton.LeftButton)
+        await until(lambda n=rows: model.rowCount() > n or not model.more)  # type: ignore[misc]
+    assert not model.more and not tab.more_button.isVisible()
+    assert sorted(r["id"] for r in model.records) == sorted(expected)
+    assert pane.tabs.tabText(pane.tabs.indexOf(tab)) == f"Deals ({len(expected)})"

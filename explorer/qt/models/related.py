@@ -26,10 +26,11 @@ Target = tuple[str, Any, dict[str, Any] | None]
 
 # The columns each resource's rows show in a related tab (the keys the fields know).
 RELATED_KEYS: dict[str, tuple[str, ...]] = {
-    "deals": ("title", "value", "stage_id", "status", "owner_id", "expected_close_date"),
+    "deals": ("title", "value", "stage_id", "status", "owner_id", "expected_close_date",
+              "is_archived"),
     "persons": ("name", "emails", "phones", "org_id", "owner_id"),
     "organizations": ("name", "address", "owner_id"),
-    "leads": ("title", "value", "owner_id", "expected_close_date", "add_time"),
+    "leads": ("title", "value", "owner_id", "expected_close_date", "add_time", "is_archived"),
     "activities": ("subject", "type", "due_date", "done", "owner_id"),
     "notes": ("content", "user_id", "add_time"),
 }

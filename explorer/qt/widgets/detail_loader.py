@@ -10,16 +10,16 @@ Retry button; anything else goes to the runner's error sink.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from explorer.api.errors import NotFound, PipedriveError
 from explorer.api.fields import ResourceFields
-from explorer.api.pages import Page
 from explorer.core import detail_fields as df
 from explorer.core import history
 from explorer.core.navigation import Place
 from explorer.qt.models.history import HistoryModel
-from explorer.qt.models.related import RelatedModel, columns_for
+from explorer.qt.models.related import Column, RelatedModel, columns_for
 
 if TYPE_CHECKING:
     from explorer.qt.widgets.detail_pane import DetailPane
@@ -27,6 +27,16 @@ if TYPE_CHECKING:
 
 RECORD_KEY = "detail:record"
 PAGE_SIZE = 100  # rows of a related tab per page ("Load more" for the next)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What a tab shows: its rows, whether more exist, how to go on (``after``), columns."""
+
+    rows: list[Any]
+    more: bool
+    handle: Any
+    columns: list[Column]
 
 
 def _singular(resource: str) -> str:
@@ -162,10 +172,9 @@ class DetailLoader:
             tab.show_message(f"No {spec.title.lower()} is linked to this "
                              f"{_singular(place.resource)}.")
             return
-        rows, page, columns = loaded
+        rows, more, columns = loaded.rows, loaded.more, loaded.columns
         model = tab.view.model()
-        more = page.more if page is not None else False
-        self._handles[spec.key] = page.handle if page is not None else None
+        self._handles[spec.key] = loaded.handle
         if isinstance(model, HistoryModel | RelatedModel) and after is not None:
             model.append_rows(rows, more)
         elif spec.kind == "history":
@@ -184,8 +193,7 @@ class DetailLoader:
             tab.show_message("No changes recorded." if spec.kind == "history"
                              else f"No {spec.title.lower()}.")
 
-    async def _rows(self, place: Place, tab: RelatedTab,
-                    after: Any) -> tuple[list[Any], Page | None, list[Any]] | None:
+    async def _rows(self, place: Place, tab: RelatedTab, after: Any) -> Rows | None:
         """The tab's rows (None: a link tab with nothing linked)."""
         spec, session = tab.spec, self.pane.session
         client, names = session.client, session.names
@@ -200,28 +208,41 @@ class DetailLoader:
                 fields = await fields_task
             finally:
                 fields_task.cancel()
-            return [record], None, columns_for(spec, fields, names)
+            return Rows([record], False, None, columns_for(spec, fields, names))
         if spec.kind == "list":
-            page, fields = await asyncio.gather(
-                client.fetch_page(spec.target,
-                                  None if after else {spec.filter_key: place.record_id},
-                                  page_size=PAGE_SIZE, after=after),
-                self.fields(spec.target))
-            await names.load_records(spec.target, page.records, session.catalog)
-            return list(page.records), page, columns_for(spec, fields, names)
+            # One handle per list: the active records, and the archived ones (deals, leads).
+            lists = (False, True) if spec.archived else (False,)
+            handles = after or tuple(None for _ in lists)
+            query = None if after else {spec.filter_key: place.record_id}
+            pages = await asyncio.gather(*(
+                client.fetch_page(spec.target, query, page_size=PAGE_SIZE, after=handle,
+                                  archived=archived)
+                for archived, handle in zip(lists, handles, strict=True)
+                if after is None or handle is not None))
+            fields = await self.fields(spec.target)
+            records = [r for page in pages for r in page.records]
+            await names.load_records(spec.target, records, session.catalog)
+            next_handles = tuple(p.handle if p.more else None for p in pages)
+            if after is not None:  # lists already at their end were not asked again
+                given = iter(next_handles)
+                next_handles = tuple(next(given) if h is not None else None for h in handles)
+            more = any(h is not None for h in next_handles)
+            return Rows(records, more, next_handles if more else None,
+                        columns_for(spec, fields, names))
         page, fields = await asyncio.gather(
             client.related_page(place.resource, place.record_id, spec.name,
                                 page_size=PAGE_SIZE, after=after),
             self.fields(place.resource))
+        handle = page.handle if page.more else None
         if spec.kind == "related":
             if spec.name == "followers":
                 await names.prefetch({"user": [r.get("user_id") for r in page.records]})
             else:
                 await names.prefetch({"currency": ()})
-            return list(page.records), page, columns_for(spec, None, names)
+            return Rows(list(page.records), page.more, handle, columns_for(spec, None, names))
         by_key = {f.key: f for f in fields or ()}
         await names.prefetch(history.references(place.resource, page.records, by_key))
         rows = history.change_rows(
             place.resource, page.records, by_key, names.format_value,
             lambda ident: names.resolve("user", ident))
-        return rows, page, []
+        return Rows(rows, page.more, handle, [])

@@ -157,6 +157,8 @@ class DetailPane(QWidget):
         self.splitter.addWidget(self.tabs)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        # Room for a dozen related rows from the start, in lines (readable at any scaling).
+        self.tabs.setMinimumHeight(self.fontMetrics().lineSpacing() * 14)
 
         content = QWidget(self)
         layout = QVBoxLayout(content)
