@@ -337,3 +337,21 @@ async def test_load_more_goes_on_until_every_related_record_is_listed(
     assert not model.more and not tab.more_button.isVisible()
     assert sorted(r["id"] for r in model.records) == sorted(expected)
     assert pane.tabs.tabText(pane.tabs.indexOf(tab)) == f"Deals ({len(expected)})"
+
+
+async def test_a_failed_record_load_keeps_the_tables_copy_and_retries(
+        pane: DetailPane, app: SandboxApp, store: Store, qtbot: QtBot) -> None:
+    deal = a_deal(store)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL,
+                                 headers={"x-api-token": DEFAULT_TOKEN}) as admin:
+        added = await admin.post("/_sandbox/faults", json={
+            "kind": "error_500", "count": 3, "path": f"/api/v2/deals/{deal['id']}"})
+        added.raise_for_status()
+    pane.show_record("deals", deal["id"], deal)
+    assert pane.fields_model.text_of("Title") == deal["title"]  # at once, from the copy
+    await until(lambda: not pane.retry_button.isHidden())
+    assert "Could not refresh this deal" in pane.message_text.text()
+    assert pane.fields_model.text_of("Title") == deal["title"]
+    qtbot.mouseClick(pane.retry_button, Qt.MouseButton.LeftButton)
+    await shown(pane, "deals", deal["id"])
+    assert pane.message.isHidden()

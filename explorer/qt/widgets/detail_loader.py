@@ -81,8 +81,11 @@ class DetailLoader:
                 return
             except PipedriveError as error:
                 if pane.history.current is place:
-                    pane.show_message(f"Could not load this {_singular(resource)}: {error}. "
-                                      "Check the connection and retry.", retry=True)
+                    what = (f"Could not refresh this {_singular(resource)} (the list's copy "
+                            "is shown)" if pane.record is not None
+                            else f"Could not load this {_singular(resource)}")
+                    pane.show_message(f"{what}: {error}. Check the connection and retry.",
+                                      retry=True)
                 return
             fields_ok = await fields_task
             pane.applied(place, record)

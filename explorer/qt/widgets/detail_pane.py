@@ -198,7 +198,7 @@ class DetailPane(QWidget):
                 self._remember(resource, record_id, record)
                 self.record = dict(record)
                 self.fill(resource, record)
-            elif self.retry_button.isVisible():
+            elif not self.retry_button.isHidden():
                 self._retry()
             return
         self._open(place, record)
@@ -263,7 +263,7 @@ class DetailPane(QWidget):
         self.fields_model.set_record(resource, record, groups, self.session.names)
         title = df.record_title(resource, record)
         place = self.history.current
-        if place is not None and place.resource == resource:
+        if place is not None and place.key == (resource, str(record.get("id", place.record_id))):
             place.title = title
         self.title.setText(title)
         self._update_counts(record)
