@@ -1,0 +1,410 @@
+"""Export a view to CSV or XLSX: every matching record, page by page, streamed to disk.
+
+``export_view(session, view, columns, path, fmt)`` lists the view through the client (its
+saved filter or stage, archived or not, its sort), 500 records a page, in the background
+lane; each page has its names loaded (``NameCache.load_records``) and is written before the
+next is asked for, so memory holds one page, never the whole list. Cells read as the table
+shows them (``columns.cell_text``: option labels, money with currency, names for ids), under
+the columns' names, custom fields included.
+
+The file is written as ``<name>.part`` and renamed to the chosen name only when complete: a
+cancelled or failed export leaves neither a half file nor the part (a failure raises
+``ExportError`` saying what went wrong and how many records had been written). File work
+(writing a page, packing the XLSX) runs in a worker thread, so a window stays responsive.
+
+CSV: UTF-8 with a byte-order mark (Excel then reads it as UTF-8), the ``csv`` module's
+quoting, a header row of field names. XLSX: XlsxWriter in ``constant_memory`` mode (rows go to
+a temporary file as they are written), header row bold and frozen, numbers and amounts as
+numbers (amounts formatted with their currency code), everything else as the table's text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+
+from explorer.api import Field, NameCache, PipedriveClient, lanes, resource
+from explorer.api.display import ID_KEYS
+from explorer.api.errors import PipedriveError
+from explorer.core.columns import cell_text, raw_value
+from explorer.core.views import View
+
+if TYPE_CHECKING:
+    from explorer.core.session import Session
+
+Format = Literal["csv", "xlsx"]
+FORMATS: tuple[Format, ...] = ("csv", "xlsx")
+Progress = Callable[[int, int | None], None]
+T = TypeVar("T")
+
+PAGE_SIZE = 500  # Pipedrive's largest page: fewest requests and tokens per record
+XLSX_MAX_ROWS = 1_048_576 - 1  # a worksheet's rows, less the header
+NUMERIC_TYPES = frozenset({"double", "int", "monetary"})
+# Deal list filters ``GET /v1/deals/summary`` takes too, so it can count the list cheaply.
+SUMMARY_FILTERS = {"filter_id": "filter_id", "stage_id": "stage_id",
+                   "pipeline_id": "pipeline_id", "status": "status", "owner_id": "user_id"}
+_CHUNK = 100  # rows turned into cells between yields to the event loop
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """A finished export.
+
+    Attributes:
+        path: the file written.
+        rows: records written (the header row not counted).
+        fmt: ``"csv"`` or ``"xlsx"``.
+    """
+
+    path: Path
+    rows: int
+    fmt: Format
+
+
+class ExportError(Exception):
+    """An export that stopped before the end; nothing was left under the chosen name.
+
+    Attributes:
+        rows: records written before it stopped (all discarded with the part file).
+        path: the file that was being written.
+    """
+
+    def __init__(self, message: str, *, rows: int, path: Path) -> None:
+        super().__init__(message)
+        self.rows = rows
+        self.path = path
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount with its currency code, for the XLSX writer to format."""
+
+    amount: float
+    currency: str | None
+
+
+Cell = str | int | float | Money
+
+
+def part_path(path: Path) -> Path:
+    """Where ``path`` is written until it is complete: ``deals.csv.part``."""
+    return path.with_name(path.name + ".part")
+
+
+def summary(view: View, columns: Sequence[Field]) -> str:
+    """What an export of ``view`` holds, in words: ``Deals — filter 'Big deals', 9 columns,
+    all matching records``."""
+    what = resource(view.resource).name.capitalize()
+    keys = dict(view.filters)
+    kind = next((k for k in ("filter", "stage", "pipeline") if f"{k}_id" in keys), "")
+    title = ""
+    if view.title and view.title.casefold() != what.casefold():
+        title = f" — {kind} '{view.title}'" if kind else f" — '{view.title}'"
+    archived = " (archived)" if view.archived and "archived" not in view.title.casefold() else ""
+    count = f"{len(columns)} column{'s' if len(columns) != 1 else ''}"
+    return f"{what}{title}{archived}, {count}, all matching records"
+
+
+async def export_view(session: Session, view: View, columns: Sequence[Field], path: str | Path,
+                      fmt: Format, progress: Progress | None = None, *,
+                      page_size: int = PAGE_SIZE) -> ExportResult:
+    """Export every record of ``view`` with ``columns`` to ``path`` (see the module
+    docstring); ``progress(rows_written, total_or_None)`` after each page."""
+    return await ExportJob(session, view, columns, path, fmt, progress,
+                           page_size=page_size).run()
+
+
+class ExportJob:
+    """One export, readable while it runs (a dialog shows ``rows`` after a cancel).
+
+    Attributes:
+        view, columns, path, fmt: what is exported where.
+        rows: records written so far.
+        total: how many records the view holds, when that was cheap to learn (deals: one
+            ``/deals/summary`` request); None otherwise.
+    """
+
+    def __init__(self, session: Session, view: View, columns: Sequence[Field],
+                 path: str | Path, fmt: Format, progress: Progress | None = None, *,
+                 page_size: int = PAGE_SIZE) -> None:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown export format {fmt!r}; use csv or xlsx")
+        if not columns:
+            raise ValueError("nothing to export: choose at least one column")
+        listing = resource(view.resource).listing(archived=view.archived)
+        self.session = session
+        self.view = view
+        self.columns = list(columns)
+        self.path = Path(path)
+        self.fmt: Format = fmt
+        self.rows = 0
+        self.total: int | None = None
+        self._progress = progress
+        self._page_size = max(1, min(page_size, listing.max_page))
+
+    async def run(self) -> ExportResult:
+        """Write the file; ``ExportError`` on failure, ``CancelledError`` passes through
+        (in both cases after the part file was removed)."""
+        with lanes.background():
+            return await self._run()
+
+    async def _run(self) -> ExportResult:
+        part = part_path(self.path)
+        writer: Writer | None = None
+        try:
+            await self.session.fields(self.view.resource)  # custom user/person/org fields
+            self.total = await cheap_total(self.session.client, self.view)
+            self._report()
+            writer = await _off_loop(self._open, part)
+            await self._copy_pages(writer)
+            await _off_loop(writer.close)
+            await _off_loop(os.replace, part, self.path)
+        except BaseException as exc:
+            await _discard(writer, part)
+            if isinstance(exc, PipedriveError | OSError | ValueError):
+                raise ExportError(self._failure(exc), rows=self.rows, path=self.path) from exc
+            raise
+        return ExportResult(self.path, self.rows, self.fmt)
+
+    def _open(self, part: Path) -> Writer:
+        if self.fmt == "csv":
+            return CsvWriter(part, [c.name for c in self.columns])
+        return XlsxSheetWriter(part, self.columns, sheet=self.view.title or self.view.resource)
+
+    async def _copy_pages(self, writer: Writer) -> None:
+        client, view = self.session.client, self.view
+        page = await client.fetch_page(view.resource, view.filter_params or None,
+                                       sort=view.sort, page_size=self._page_size,
+                                       archived=view.archived)
+        while True:
+            if self.fmt == "xlsx" and self.rows + len(page.records) > XLSX_MAX_ROWS:
+                raise ValueError(f"the view holds more than {XLSX_MAX_ROWS:,} records, more "
+                                 "than an Excel sheet takes; export it as CSV instead")
+            await self.session.names.load_records(view.resource, page.records,
+                                                  self.session.catalog)
+            rows: list[list[Cell]] = []
+            for at in range(0, len(page.records), _CHUNK):
+                rows += [self._cells(r) for r in page.records[at:at + _CHUNK]]
+                await asyncio.sleep(0)  # a wide page is a few ms of work: let the UI in
+            await _off_loop(writer.write_rows, rows)
+            self.rows += len(rows)
+            self._report()
+            if not page.more or page.handle is None:
+                return
+            page = await client.fetch_page(view.resource, page_size=self._page_size,
+                                           after=page.handle, archived=view.archived)
+
+    def _cells(self, record: Mapping[str, Any]) -> list[Cell]:
+        names = self.session.names
+        if self.fmt == "csv":
+            return [cell_text(names, f, record) for f in self.columns]
+        return [xlsx_cell(names, f, record) for f in self.columns]
+
+    def _report(self) -> None:
+        if self.total is not None and self.rows > self.total:
+            self.total = None  # the list grew while it was read: the count no longer holds
+        if self._progress is not None:
+            self._progress(self.rows, self.total)
+
+    def _failure(self, exc: BaseException) -> str:
+        written = f"{self.rows:,} record{'s' if self.rows != 1 else ''} written"
+        kept = f"nothing was saved as {self.path.name}"
+        if isinstance(exc, OSError):
+            return (f"Could not write {self.path}: {exc.strerror or exc}. Choose another "
+                    f"folder or file name (is the file open in another program?); {kept}.")
+        return f"Export stopped after {written}: {exc}; {kept}."
+
+
+async def cheap_total(client: PipedriveClient, view: View) -> int | None:
+    """How many records ``view`` lists, when one light request says so (deals, not
+    archived, filtered only by what ``/deals/summary`` takes); None otherwise or if that
+    request fails (the export goes on without a total)."""
+    if resource(view.resource).name != "deals" or view.archived:
+        return None
+    params = {}
+    for key, value in view.filters:
+        if value is None:
+            continue
+        if key not in SUMMARY_FILTERS:
+            return None
+        params[SUMMARY_FILTERS[key]] = value
+    try:
+        env = await client.request("GET", "v1", "/deals/summary", params=params)
+    except PipedriveError:
+        return None
+    count = env.data.get("total_count") if isinstance(env.data, Mapping) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
+
+
+def xlsx_cell(names: NameCache, field: Field, record: Mapping[str, Any]) -> Cell:
+    """A number for numeric fields (an amount with its currency for money), else the text
+    the table shows. Ids that stand for names (``stage_id``, ``owner_id``) stay names."""
+    value = raw_value(record, field)
+    if field.type in NUMERIC_TYPES and not field.options and field.key not in ID_KEYS:
+        if field.type == "monetary":
+            currency = record.get("currency") if field.key == "value" else None
+            if isinstance(value, Mapping):
+                value, currency = value.get("value", value.get("amount")), (
+                    value.get("currency") or currency)
+            if _number(value):
+                return Money(float(value), currency if isinstance(currency, str) else None)
+        elif _number(value):
+            return int(value) if isinstance(value, float) and value.is_integer() else value
+    return cell_text(names, field, record)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# ---------------------------------------------------------------------- writers
+
+
+class Writer(Protocol):
+    """A file being written: rows in, then ``close()`` (complete) or ``abort()``."""
+
+    def write_rows(self, rows: Sequence[Sequence[Cell]]) -> None: ...
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+def csv_text(cell: Cell) -> str:
+    """A cell as CSV text. Text that Excel would run as a formula (``=…``, ``@…``, ``+``/``-``
+    before a non-number) gets a leading apostrophe: an export must not execute a record's
+    content when opened (CSV injection); phone numbers and negative amounts are left alone."""
+    text = cell if isinstance(cell, str) else str(cell)
+    if text[:1] in ("=", "@", "\t", "\r") or (
+            text[:1] in ("+", "-") and not text[1:2].isdigit() and text[1:2] not in (" ", "")):
+        return "'" + text
+    return text
+
+
+class CsvWriter:
+    """CSV in UTF-8 with BOM, a header row of ``headers``."""
+
+    def __init__(self, path: Path, headers: Sequence[str]) -> None:
+        self._path = path
+        self._fh: IO[str] = open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
+        self._csv = csv.writer(self._fh)
+        self._csv.writerow(headers)
+
+    def write_rows(self, rows: Sequence[Sequence[Cell]]) -> None:
+        self._csv.writerows([csv_text(c) for c in row] for row in rows)
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def abort(self) -> None:
+        self._fh.close()
+        self._path.unlink(missing_ok=True)
+
+
+class XlsxSheetWriter:
+    """One worksheet through XlsxWriter's ``constant_memory`` mode. XlsxWriter writes the
+    file itself only in ``close()``; until then rows sit in a temporary file in a folder of
+    this writer's own, removed on close or abort."""
+
+    def __init__(self, path: Path, columns: Sequence[Field], sheet: str) -> None:
+        import xlsxwriter  # imported on first use: CSV exports and tests without it stay light
+
+        self._path = path
+        self._tmp = tempfile.mkdtemp(prefix="explorer-export-")
+        self._book = xlsxwriter.Workbook(str(path), {
+            "constant_memory": True, "tmpdir": self._tmp,
+            # Text stays text: no URL, formula or number guessing on what a record holds.
+            "strings_to_urls": False, "strings_to_formulas": False,
+            "strings_to_numbers": False,
+        })
+        self._sheet = self._book.add_worksheet(sheet_name(sheet))
+        self._money: dict[str | None, Any] = {}
+        bold = self._book.add_format({"bold": True})
+        for i, column in enumerate(columns):
+            self._sheet.set_column(i, i, min(50, max(12, len(column.name) + 2)))
+        self._sheet.write_row(0, 0, [c.name for c in columns], bold)
+        self._sheet.freeze_panes(1, 0)
+        self._row = 1
+
+    def write_rows(self, rows: Sequence[Sequence[Cell]]) -> None:
+        sheet = self._sheet
+        for row in rows:
+            for col, cell in enumerate(row):
+                if isinstance(cell, Money):
+                    sheet.write_number(self._row, col, cell.amount, self._money_format(cell))
+                elif isinstance(cell, str):
+                    if cell:
+                        sheet.write_string(self._row, col, cell)
+                else:
+                    sheet.write_number(self._row, col, cell)
+            self._row += 1
+
+    def _money_format(self, cell: Money) -> Any:
+        fmt = self._money.get(cell.currency)
+        if fmt is None:
+            code = "".join(ch for ch in cell.currency or "" if ch.isalnum())
+            pattern = f'#,##0.00 "{code}"' if code else "#,##0.00"
+            fmt = self._money[cell.currency] = self._book.add_format({"num_format": pattern})
+        return fmt
+
+    def close(self) -> None:
+        try:
+            self._book.close()
+        finally:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def abort(self) -> None:
+        # XlsxWriter has no way to drop a workbook: close the row file it holds open (so the
+        # folder can go on Windows too) without packing the file.
+        fh = getattr(self._sheet, "row_data_fh", None)
+        if fh is not None:
+            fh.close()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+        self._path.unlink(missing_ok=True)
+
+
+def sheet_name(title: str) -> str:
+    """``title`` as Excel takes a sheet name: at most 31 characters, none of ``[]:*?/\\``."""
+    cleaned = "".join(" " if ch in "[]:*?/\\" else ch for ch in title).strip().strip("'")
+    return cleaned[:31] or "Export"
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+async def _off_loop(func: Callable[..., T], *args: Any) -> T:
+    """``func(*args)`` in a worker thread. A cancel does not stop the thread: wait for it to
+    end before the cancel goes on, so the cleanup after it never races the file work."""
+    future = asyncio.ensure_future(asyncio.to_thread(func, *args))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.wait([future])
+        if not future.cancelled():
+            future.exception()  # retrieved: the cancel is what the caller hears about
+        raise
+
+
+async def _discard(writer: Writer | None, part: Path) -> None:
+    """Remove what a stopped export wrote (shielded: it runs while a cancel unwinds)."""
+    def discard() -> None:
+        if writer is not None:
+            with contextlib.suppress(OSError):
+                writer.abort()
+        with contextlib.suppress(OSError):
+            part.unlink(missing_ok=True)
+
+    task = asyncio.ensure_future(asyncio.to_thread(discard))
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        raise
