@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from explorer.api import Field, NameCache, PipedriveClient, lanes, resource
+from explorer.api import Field, NameCache, Page, PageHandle, PipedriveClient, lanes, resource
 from explorer.api.display import ID_KEYS
 from explorer.api.errors import PipedriveError
 from explorer.core.columns import cell_text, raw_value
@@ -180,27 +180,44 @@ class ExportJob:
         return XlsxSheetWriter(part, self.columns, sheet=self.view.title or self.view.resource)
 
     async def _copy_pages(self, writer: Writer) -> None:
+        # The next page (and its names) is read while this one is formatted and written: the
+        # network wait and the file work overlap, and at most two pages are in memory.
+        ahead: asyncio.Future[Page] | None = asyncio.ensure_future(self._read(None))
+        try:
+            while ahead is not None:
+                page = await ahead
+                ahead = None
+                if page.more and page.handle is not None:
+                    ahead = asyncio.ensure_future(self._read(page.handle))
+                if self.fmt == "xlsx" and self.rows + len(page.records) > XLSX_MAX_ROWS:
+                    raise ValueError(f"the view holds more than {XLSX_MAX_ROWS:,} records, "
+                                     "more than an Excel sheet takes; export it as CSV instead")
+                rows: list[list[Cell]] = []
+                for at in range(0, len(page.records), _CHUNK):
+                    rows += [self._cells(r) for r in page.records[at:at + _CHUNK]]
+                    await asyncio.sleep(0)  # a wide page is a few ms of work: let the UI in
+                await _off_loop(writer.write_rows, rows)
+                self.rows += len(rows)
+                self._report()
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                await asyncio.wait([ahead])
+                if not ahead.cancelled():
+                    ahead.exception()  # retrieved: the error that stopped us is the one told
+
+    async def _read(self, after: PageHandle | None) -> Page:
+        """One page of the view (the first, or the one after ``after``) with its names."""
         client, view = self.session.client, self.view
-        page = await client.fetch_page(view.resource, view.filter_params or None,
-                                       sort=view.sort, page_size=self._page_size,
-                                       archived=view.archived)
-        while True:
-            if self.fmt == "xlsx" and self.rows + len(page.records) > XLSX_MAX_ROWS:
-                raise ValueError(f"the view holds more than {XLSX_MAX_ROWS:,} records, more "
-                                 "than an Excel sheet takes; export it as CSV instead")
-            await self.session.names.load_records(view.resource, page.records,
-                                                  self.session.catalog)
-            rows: list[list[Cell]] = []
-            for at in range(0, len(page.records), _CHUNK):
-                rows += [self._cells(r) for r in page.records[at:at + _CHUNK]]
-                await asyncio.sleep(0)  # a wide page is a few ms of work: let the UI in
-            await _off_loop(writer.write_rows, rows)
-            self.rows += len(rows)
-            self._report()
-            if not page.more or page.handle is None:
-                return
+        if after is None:
+            page = await client.fetch_page(view.resource, view.filter_params or None,
+                                           sort=view.sort, page_size=self._page_size,
+                                           archived=view.archived)
+        else:
             page = await client.fetch_page(view.resource, page_size=self._page_size,
-                                           after=page.handle, archived=view.archived)
+                                           after=after, archived=view.archived)
+        await self.session.names.load_records(view.resource, page.records, self.session.catalog)
+        return page
 
     def _cells(self, record: Mapping[str, Any]) -> list[Cell]:
         names = self.session.names
