@@ -295,15 +295,19 @@ class Writer(Protocol):
     def abort(self) -> None: ...
 
 
+_FORMULA_START = frozenset("=@+-\t\r")
+
+
 def csv_text(cell: Cell) -> str:
     """A cell as CSV text. Text that Excel would run as a formula (``=…``, ``@…``, ``+``/``-``
     before a non-number) gets a leading apostrophe: an export must not execute a record's
     content when opened (CSV injection); phone numbers and negative amounts are left alone."""
     text = cell if isinstance(cell, str) else str(cell)
-    if text[:1] in ("=", "@", "\t", "\r") or (
-            text[:1] in ("+", "-") and not text[1:2].isdigit() and text[1:2] not in (" ", "")):
-        return "'" + text
-    return text
+    if not text or text[0] not in _FORMULA_START:
+        return text
+    if text[0] in "+-" and (text[1:2].isdigit() or text[1:2] in (" ", "")):
+        return text
+    return "'" + text
 
 
 class CsvWriter:
