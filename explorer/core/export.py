@@ -159,6 +159,7 @@ class ExportJob:
     async def _run(self) -> ExportResult:
         part = part_path(self.path)
         writer: Writer | None = None
+        renamed: list[Path] = []  # filled by the rename's thread, even if a cancel came
         try:
             await self.session.fields(self.view.resource)  # custom user/person/org fields
             self.total = await cheap_total(self.session.client, self.view)
@@ -166,9 +167,11 @@ class ExportJob:
             writer = await _off_loop(self._open, part)
             await self._copy_pages(writer)
             await _off_loop(writer.close)
-            await _off_loop(os.replace, part, self.path)
+            await _off_loop(_rename, part, self.path, renamed)
         except BaseException as exc:
-            await _discard(writer, part)
+            # A cancel that came while the file was being renamed: the user said stop, so
+            # the file goes too (it is complete, but the dialog says nothing was saved).
+            await _discard(writer, part, *renamed)
             if isinstance(exc, PipedriveError | OSError | ValueError):
                 raise ExportError(self._failure(exc), rows=self.rows, path=self.path) from exc
             raise
@@ -414,14 +417,20 @@ async def _off_loop(func: Callable[..., T], *args: Any) -> T:
         raise
 
 
-async def _discard(writer: Writer | None, part: Path) -> None:
+def _rename(part: Path, path: Path, done: list[Path]) -> None:
+    os.replace(part, path)
+    done.append(path)
+
+
+async def _discard(writer: Writer | None, *paths: Path) -> None:
     """Remove what a stopped export wrote (shielded: it runs while a cancel unwinds)."""
     def discard() -> None:
         if writer is not None:
             with contextlib.suppress(OSError):
                 writer.abort()
-        with contextlib.suppress(OSError):
-            part.unlink(missing_ok=True)
+        for path in paths:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
 
     task = asyncio.ensure_future(asyncio.to_thread(discard))
     try:

@@ -187,3 +187,21 @@ async def test_a_relative_path_is_refused_with_what_to_do(dialog: ExportDialog) 
     QTest.mouseClick(child(dialog, QPushButton, "exportStart"), Qt.MouseButton.LeftButton)
     assert dialog.job is None
     assert "full path" in child(dialog, QLabel, "exportStatus").text()
+
+
+async def test_a_typed_extension_chooses_the_format(dialog: ExportDialog, tmp_path: Path) -> None:
+    fmt = child(dialog, QComboBox, "exportFormat")
+    assert fmt.currentData() == "csv"
+    child(dialog, QLineEdit, "exportPath").setText(str(tmp_path / "deals.xlsx"))
+    assert fmt.currentData() == "xlsx"
+
+
+async def test_no_columns_is_refused_with_what_to_do(
+        window: QWidget, session: Session, runner: TaskRunner, tmp_path: Path) -> None:
+    empty = ExportDialog(session, runner, VIEW, [], window)
+    empty.open()
+    child(empty, QLineEdit, "exportPath").setText(str(tmp_path / "deals.csv"))
+    QTest.mouseClick(child(empty, QPushButton, "exportStart"), Qt.MouseButton.LeftButton)
+    assert empty.job is None and not runner.tasks
+    assert "choose at least one column" in child(empty, QLabel, "exportStatus").text()
+    assert files_in(tmp_path) == []

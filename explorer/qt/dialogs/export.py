@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QStandardPaths, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -180,6 +181,11 @@ class ExportDialog(QDialog):
             self._path.setText(f"{stem}.{self.fmt}")
 
     def _path_changed(self) -> None:
+        # A typed extension chooses the format ("deals.xlsx" is an Excel export).
+        ext = Path(self._path.text().strip()).suffix.lower().lstrip(".")
+        index = self._format.findData(ext)
+        if index >= 0 and index != self._format.currentIndex():
+            self._format.setCurrentIndex(index)
         self._start.setEnabled(not self.running and bool(self._path.text().strip()))
 
     # ------------------------------------------------------------------ actions
@@ -216,8 +222,12 @@ class ExportDialog(QDialog):
             return
         self._path.setText(str(path))
         self.export_result = None
-        self.job = ExportJob(self.session, self.view, self.columns, path, self.fmt,
-                             self._on_progress, page_size=self._page_size)
+        try:
+            self.job = ExportJob(self.session, self.view, self.columns, path, self.fmt,
+                                 self._on_progress, page_size=self._page_size)
+        except ValueError as exc:  # no columns, a view of a list that cannot be read
+            self._say(f"Cannot export: {exc}.", error=True)
+            return
         self._set_running(True)
         self._on_progress(0, None)
         self._task = self.runner.start(self._run(self.job), name=f"export {path.name}",
@@ -267,14 +277,19 @@ class ExportDialog(QDialog):
             self.failed.emit(str(exc))
             raise
         self.export_result = result
-        self._progress.setRange(0, max(1, result.rows))
-        self._progress.setValue(max(1, result.rows))
-        self._ended(f"Exported {records(result.rows)} to {result.path}")
-        self._show.show()
+        if not self._gone():
+            self._progress.setRange(0, max(1, result.rows))
+            self._progress.setValue(max(1, result.rows))
+            self._ended(f"Exported {records(result.rows)} to {result.path}")
+            self._show.show()
         self.exported.emit(result)
 
+    def _gone(self) -> bool:
+        """Closed by the user, or deleted (the window went while the job wound down)."""
+        return self._closing or not shiboken6.isValid(self)
+
     def _on_progress(self, rows: int, total: int | None) -> None:
-        if self._closing:
+        if self._gone():
             return
         if total:
             self._progress.setRange(0, total)
@@ -285,7 +300,7 @@ class ExportDialog(QDialog):
             self._say(f"{records(rows)} written…")
 
     def _ended(self, message: str, *, error: bool = False) -> None:
-        if self._closing:
+        if self._gone():
             return
         self._set_running(False)
         if error or self.export_result is None:
