@@ -175,7 +175,7 @@ async def test_a_failing_page_is_reported_in_the_dialog(
     status = child(dialog, QLabel, "exportStatus").text()
     assert status.startswith("Export failed.") and "500" in status
     assert "0 records written" in status and "nothing was saved as deals.csv" in status
-    assert not child(dialog, QProgressBar, "exportProgress").isVisible()
+    assert child(dialog, QProgressBar, "exportProgress").value() == 0
     assert not child(dialog, QPushButton, "exportShowFolder").isVisible()
     assert child(dialog, QPushButton, "exportStart").isEnabled()  # try again from here
     await until(lambda: not runner.tasks)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -112,13 +113,13 @@ class ExportDialog(QDialog):
 
         form = QFormLayout()
         form.addRow("Export:", self._summary)
-        form.addRow("&Format:", self._format)
-        form.addRow("F&ile:", file_row)
+        form.addRow(self._label("&Format:", self._format), self._format)
+        form.addRow(self._label("F&ile:", self._path), file_row)
 
         self._progress = QProgressBar(self)
         self._progress.setObjectName("exportProgress")
         self._progress.setTextVisible(False)
-        self._progress.hide()
+        self._progress.setEnabled(False)  # shown from the start: the dialog does not jump
         self._status = QLabel(self)
         self._status.setObjectName("exportStatus")
         self._status.setWordWrap(True)
@@ -138,12 +139,20 @@ class ExportDialog(QDialog):
         self._cancel.clicked.connect(self._cancel_clicked)
 
         layout = QVBoxLayout(self)
+        # Grows with a long message (a wrapped error) instead of clipping it.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         layout.addLayout(form)
         layout.addWidget(self._progress)
         layout.addWidget(self._status)
         layout.addStretch(1)
         layout.addWidget(buttons)
-        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 64)
+        # Room for a typical path; in characters, so it scales with the font and the screen.
+        self._path.setMinimumWidth(self.fontMetrics().averageCharWidth() * 50)
+
+    def _label(self, text: str, buddy: QWidget) -> QLabel:
+        label = QLabel(text, self)
+        label.setBuddy(buddy)  # Alt+letter moves there
+        return label
 
     # ------------------------------------------------------------------ state
 
@@ -169,9 +178,9 @@ class ExportDialog(QDialog):
         for widget in (self._format, self._path, self._browse, self._start):
             widget.setEnabled(not running)
         self._cancel.setText("Cancel" if running else "Close")
+        self._progress.setEnabled(running or self.export_result is not None)
         if running:
             self._show.hide()
-            self._progress.show()
 
     def _format_changed(self) -> None:
         # The file keeps its name and takes the new format's extension.
@@ -302,9 +311,10 @@ class ExportDialog(QDialog):
     def _ended(self, message: str, *, error: bool = False) -> None:
         if self._gone():
             return
-        self._set_running(False)
         if error or self.export_result is None:
-            self._progress.hide()
+            self._progress.setRange(0, 1)
+            self._progress.setValue(0)
+        self._set_running(False)
         self._say(message, error=error)
 
     def _say(self, message: str, *, error: bool = False) -> None:
