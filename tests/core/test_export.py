@@ -21,7 +21,8 @@ from explorer.api.config import Backoff, RetryPolicy, RetryServerErrors
 from explorer.api.errors import ServerError
 from explorer.core.accounts import Account
 from explorer.core.columns import default_columns
-from explorer.core.export import ExportError, ExportJob, csv_text, export_view, part_path
+from explorer.core.export import ExportError, ExportJob, export_view, part_path
+from explorer.core.export_writers import csv_text
 from explorer.core.session import Session
 from explorer.core.views import View
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
