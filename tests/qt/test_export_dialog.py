@@ -9,6 +9,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtTest import QTest
@@ -158,6 +159,16 @@ async def test_closing_the_dialog_stops_the_export(
     assert not dialog.isVisible()
     await until(lambda: not runner.tasks)
     assert files_in(tmp_path) == []
+    # Opened again, it exports and shows it.
+    app.state.faults.clear()
+    exported: list[Any] = []
+    dialog.exported.connect(exported.append)
+    dialog.open()
+    await until(dialog.isVisible)
+    QTest.mouseClick(child(dialog, QPushButton, "exportStart"), Qt.MouseButton.LeftButton)
+    await until(lambda: exported, within=20)
+    assert files_in(tmp_path) == ["deals.csv"]
+    assert "Exported" in child(dialog, QLabel, "exportStatus").text()
 
 
 async def test_a_failing_page_is_reported_in_the_dialog(
@@ -205,3 +216,19 @@ async def test_no_columns_is_refused_with_what_to_do(
     assert empty.job is None and not runner.tasks
     assert "choose at least one column" in child(empty, QLabel, "exportStatus").text()
     assert files_in(tmp_path) == []
+
+
+async def test_deleting_the_dialog_stops_its_export(
+        dialog: ExportDialog, app: SandboxApp, runner: TaskRunner, tmp_path: Path) -> None:
+    app.state.faults.add(FaultRule(kind="latency", probability=1.0, latency_ms=40.0,
+                                   path="/api/v2/deals"))
+    sink: list[Any] = []
+    runner.failed.connect(lambda *args: sink.append(args))
+    child(dialog, QLineEdit, "exportPath").setText(str(tmp_path / "deals.csv"))
+    QTest.mouseClick(child(dialog, QPushButton, "exportStart"), Qt.MouseButton.LeftButton)
+    job = dialog.job
+    assert job is not None
+    await until(lambda: job.rows > 0, within=20)
+    shiboken6.delete(dialog)
+    await until(lambda: not runner.tasks)
+    assert files_in(tmp_path) == [] and sink == []

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QStandardPaths, Qt, QUrl, Signal
+from PySide6.QtCore import QStandardPaths, Qt, QUrl, Signal, SignalInstance
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox,
@@ -85,7 +85,6 @@ class ExportDialog(QDialog):
         self.export_result: ExportResult | None = None
         self._page_size = page_size
         self._task: asyncio.Task[None] | None = None
-        self._closing = False
         self._build()
         self._path.setText(str(default_path(view, self.fmt)))
 
@@ -241,6 +240,8 @@ class ExportDialog(QDialog):
         self._on_progress(0, None)
         self._task = self.runner.start(self._run(self.job), name=f"export {path.name}",
                                        key=f"export {id(self)}", lane="background")
+        # A dialog deleted with its window takes its export along (no file is left).
+        self.destroyed.connect(self._task.cancel)
 
     def cancel(self) -> None:
         """Stop the running export; the file is not written (nor left half-written)."""
@@ -259,10 +260,9 @@ class ExportDialog(QDialog):
             self.reject()
 
     def reject(self) -> None:
-        """Escape or the window's close button: stop a running export, then close."""
-        if self.running:
-            self._closing = True
-            self.cancel()
+        """Escape or the window's close button: stop a running export, then close (opened
+        again, the dialog says it was cancelled)."""
+        self.cancel()
         super().reject()
 
     # ------------------------------------------------------------------ the job
@@ -271,31 +271,29 @@ class ExportDialog(QDialog):
         try:
             result = await job.run()
         except ExportError as exc:
-            self._ended(f"Export failed. {exc}", error=True)
-            self.failed.emit(str(exc))
+            self._ended(f"Export failed. {exc}", error=True, signal=(self.failed, str(exc)))
             return
         except asyncio.CancelledError:
             self._ended(f"Export cancelled after {records(job.rows)}; nothing was saved as "
-                        f"{job.path.name}.")
-            self.cancelled.emit(job.rows)
+                        f"{job.path.name}.", signal=(self.cancelled, job.rows))
             raise
         except Exception as exc:
             # Not an error the export expects: show it here, and let the runner's error sink
             # (and log) have it too.
-            self._ended(f"Export failed: {exc}", error=True)
-            self.failed.emit(str(exc))
+            self._ended(f"Export failed: {exc}", error=True, signal=(self.failed, str(exc)))
             raise
+        if self._gone():
+            return
         self.export_result = result
-        if not self._gone():
-            self._progress.setRange(0, max(1, result.rows))
-            self._progress.setValue(max(1, result.rows))
-            self._ended(f"Exported {records(result.rows)} to {result.path}")
-            self._show.show()
-        self.exported.emit(result)
+        self._progress.setRange(0, max(1, result.rows))
+        self._progress.setValue(max(1, result.rows))
+        self._show.show()
+        self._ended(f"Exported {records(result.rows)} to {result.path}",
+                    signal=(self.exported, result))
 
     def _gone(self) -> bool:
-        """Closed by the user, or deleted (the window went while the job wound down)."""
-        return self._closing or not shiboken6.isValid(self)
+        """Deleted: the window went while the job wound down (its task outlives it)."""
+        return not shiboken6.isValid(self)
 
     def _on_progress(self, rows: int, total: int | None) -> None:
         if self._gone():
@@ -308,7 +306,8 @@ class ExportDialog(QDialog):
             self._progress.setRange(0, 0)  # busy: how many follow is not known
             self._say(f"{records(rows)} written…")
 
-    def _ended(self, message: str, *, error: bool = False) -> None:
+    def _ended(self, message: str, *, error: bool = False,
+               signal: tuple[SignalInstance, object] | None = None) -> None:
         if self._gone():
             return
         if error or self.export_result is None:
@@ -316,6 +315,8 @@ class ExportDialog(QDialog):
             self._progress.setValue(0)
         self._set_running(False)
         self._say(message, error=error)
+        if signal is not None:
+            signal[0].emit(signal[1])
 
     def _say(self, message: str, *, error: bool = False) -> None:
         self._status.setText(message)
