@@ -2,10 +2,10 @@
 
 ``export_view(session, view, columns, path, fmt)`` lists the view through the client (its
 saved filter or stage, archived or not, its sort), 500 records a page, in the background
-lane; each page has its names loaded (``NameCache.load_records``) and is written before the
-next is asked for, so memory holds one page, never the whole list. Cells read as the table
-shows them (``columns.cell_text``: option labels, money with currency, names for ids), under
-the columns' names, custom fields included.
+lane; each page has its names loaded (``NameCache.load_records``) and is written as it
+arrives (the next one is read meanwhile), so memory holds two pages, never the whole list.
+Cells read as the table shows them (``columns.cell_text``: option labels, money with
+currency, names for ids), under the columns' names, custom fields included.
 
 The file is written as ``<name>.part`` and renamed to the chosen name only when complete: a
 cancelled or failed export leaves neither a half file nor the part (a failure raises
@@ -156,7 +156,7 @@ class ExportJob:
             await self.session.fields(self.view.resource)  # custom user/person/org fields
             self.total = await cheap_total(self.session.client, self.view)
             self._report()
-            writer = await _off_loop(self._open, part)
+            writer = self._open(part)  # creates a file (and a folder): no wait worth a thread
             await self._copy_pages(writer)
             await _off_loop(writer.close)
             await _off_loop(_rename, part, self.path, renamed)

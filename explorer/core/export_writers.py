@@ -109,6 +109,9 @@ class XlsxSheetWriter:
         import xlsxwriter  # imported on first use: CSV exports and tests without it stay light
 
         self._path = path
+        # XlsxWriter opens the file only in close(): claim it now, so an unwritable place
+        # fails before any record is read, not after all of them.
+        open(path, "wb").close()
         self._tmp = tempfile.mkdtemp(prefix="explorer-export-")
         self._book = xlsxwriter.Workbook(str(path), {
             "constant_memory": True, "tmpdir": self._tmp,
@@ -147,8 +150,14 @@ class XlsxSheetWriter:
         return fmt
 
     def close(self) -> None:
+        from xlsxwriter.exceptions import FileCreateError
+
         try:
             self._book.close()
+        except FileCreateError as exc:
+            # It wraps the OSError (disk full, file locked): raise that, as CsvWriter does.
+            cause = exc.args[0] if exc.args else None
+            raise (cause if isinstance(cause, OSError) else OSError(str(exc))) from exc
         finally:
             shutil.rmtree(self._tmp, ignore_errors=True)
 

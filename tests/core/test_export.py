@@ -202,7 +202,7 @@ async def test_a_cancel_mid_way_leaves_no_file_and_no_part(
 
     def progress(rows: int, total: int | None) -> None:
         if rows >= 100:
-            assert part_path(target).exists() or fmt == "xlsx"
+            assert part_path(target).exists()
             holder[0].cancel()
 
     job = ExportJob(session, View("deals", "Deals"), cols, target, fmt,  # type: ignore[arg-type]
@@ -240,10 +240,15 @@ async def test_a_failing_page_leaves_no_file_and_says_how_far_it_got(
     assert names_in(tmp_path) == []
 
 
-async def test_an_unwritable_place_is_a_clear_error(session: Session, tmp_path: Path) -> None:
-    target = tmp_path / "no such folder" / "deals.csv"
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+async def test_an_unwritable_place_is_a_clear_error_before_any_record_is_read(
+        session: Session, lane_log: LaneLog, tmp_path: Path, fmt: str) -> None:
+    target = tmp_path / "no such folder" / f"deals.{fmt}"
+    cols = await columns(session)
+    before = len(lane_log.seen)
     with pytest.raises(ExportError) as failed:
-        await export_view(session, View("deals", "Deals"), await columns(session), target, "csv")
+        await export_view(session, View("deals", "Deals"), cols, target, fmt)  # type: ignore[arg-type]
+    assert "/api/v2/deals" not in [path for path, _ in lane_log.seen[before:]]
     assert str(target) in str(failed.value) and "Choose another folder" in str(failed.value)
     assert failed.value.rows == 0
 
