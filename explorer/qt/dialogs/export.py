@@ -76,7 +76,7 @@ class ExportDialog(QDialog):
                  page_size: int = PAGE_SIZE) -> None:
         super().__init__(parent)
         self.setObjectName("exportDialog")
-        self.setWindowTitle("Export")
+        self.setWindowTitle(f"Export {view.title or view.resource}")
         self.session = session
         self.runner = runner
         self.view = view
@@ -241,7 +241,8 @@ class ExportDialog(QDialog):
         self._task = self.runner.start(self._run(self.job), name=f"export {path.name}",
                                        key=f"export {id(self)}", lane="background")
         # A dialog deleted with its window takes its export along (no file is left).
-        self.destroyed.connect(self._task.cancel)
+        task = self._task
+        self.destroyed.connect(lambda *_: task.cancel())
 
     def cancel(self) -> None:
         """Stop the running export; the file is not written (nor left half-written)."""
