@@ -229,9 +229,15 @@ class ExportJob:
     def _failure(self, exc: BaseException) -> str:
         written = f"{self.rows:,} record{'s' if self.rows != 1 else ''} written"
         kept = f"nothing was saved as {self.path.name}"
+        if isinstance(exc, FileNotFoundError):
+            return (f"Could not write {self.path}: the folder {self.path.parent} does not "
+                    f"exist. Choose another folder; {kept}.")
+        if isinstance(exc, PermissionError):
+            return (f"Could not write {self.path}: permission denied. Choose another folder "
+                    f"or file name, or close the file if another program has it open; {kept}.")
         if isinstance(exc, OSError):
             return (f"Could not write {self.path}: {exc.strerror or exc}. Choose another "
-                    f"folder or file name (is the file open in another program?); {kept}.")
+                    f"folder or free some disk space; {kept}.")
         return f"Export stopped after {written}: {exc}; {kept}."
 
 

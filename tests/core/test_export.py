@@ -249,7 +249,7 @@ async def test_an_unwritable_place_is_a_clear_error_before_any_record_is_read(
     with pytest.raises(ExportError) as failed:
         await export_view(session, View("deals", "Deals"), cols, target, fmt)  # type: ignore[arg-type]
     assert "/api/v2/deals" not in [path for path, _ in lane_log.seen[before:]]
-    assert str(target) in str(failed.value) and "Choose another folder" in str(failed.value)
+    assert str(target) in str(failed.value) and "does not exist" in str(failed.value)
     assert failed.value.rows == 0
 
 

@@ -80,7 +80,7 @@ async def test_it_says_what_it_exports_and_writes_every_record_of_the_filter(
         dialog: ExportDialog, session: Session, runner: TaskRunner, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     summary = child(dialog, QLabel, "exportSummary").text()
-    assert summary == ("Deals — filter 'Open deals in Sales pipeline', 10 columns, "
+    assert summary == ("Export: Deals — filter 'Open deals in Sales pipeline', 10 columns, "
                        "all matching records")
     child(dialog, QComboBox, "exportFormat").setCurrentIndex(1)  # Excel
     path = child(dialog, QLineEdit, "exportPath")

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLayout,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -91,7 +90,7 @@ class ExportDialog(QDialog):
     # ------------------------------------------------------------------ layout
 
     def _build(self) -> None:
-        self._summary = QLabel(summary(self.view, self.columns), self)
+        self._summary = QLabel(f"Export: {summary(self.view, self.columns)}", self)
         self._summary.setObjectName("exportSummary")
         self._summary.setWordWrap(True)
         self._format = QComboBox(self)
@@ -111,7 +110,6 @@ class ExportDialog(QDialog):
         file_row.addWidget(self._browse)
 
         form = QFormLayout()
-        form.addRow("Export:", self._summary)
         form.addRow(self._label("&Format:", self._format), self._format)
         form.addRow(self._label("F&ile:", self._path), file_row)
 
@@ -137,9 +135,8 @@ class ExportDialog(QDialog):
         self._cancel.setObjectName("exportCancel")
         self._cancel.clicked.connect(self._cancel_clicked)
 
-        layout = QVBoxLayout(self)
-        # Grows with a long message (a wrapped error) instead of clipping it.
-        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
+        layout = self._layout = QVBoxLayout(self)
+        layout.addWidget(self._summary)
         layout.addLayout(form)
         layout.addWidget(self._progress)
         layout.addWidget(self._status)
@@ -322,6 +319,18 @@ class ExportDialog(QDialog):
     def _say(self, message: str, *, error: bool = False) -> None:
         self._status.setText(message)
         self._status.setProperty("error", error)  # for a style sheet: ``[error="true"]``
+        self._fit()
+
+    def _fit(self) -> None:
+        """Grow to show a message that wraps onto more lines (never shrink what the user
+        made larger). Wrapped labels report their height per width, which a dialog's
+        minimum size does not follow by itself."""
+        layout = self._layout
+        layout.activate()
+        need = (layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth()
+                else layout.totalSizeHint().height())
+        if need > self.height():
+            self.resize(self.width(), need)
 
 
 def records(n: int) -> str:
