@@ -120,8 +120,8 @@ class ExportJob:
     Attributes:
         view, columns, path, fmt: what is exported where.
         rows: records written so far.
-        total: how many records the view holds, when that was cheap to learn (deals: one
-            ``/deals/summary`` request); None otherwise.
+        total: how many records the view holds, when that was cheap to learn (deals of more
+            than one page: one ``/deals/summary`` request); None otherwise.
     """
 
     def __init__(self, session: Session, view: View, columns: Sequence[Field],
@@ -154,7 +154,6 @@ class ExportJob:
         renamed: list[Path] = []  # filled by the rename's thread, even if a cancel came
         try:
             await self.session.fields(self.view.resource)  # custom user/person/org fields
-            self.total = await cheap_total(self.session.client, self.view)
             self._report()
             writer = self._open(part)  # creates a file (and a folder): no wait worth a thread
             await self._copy_pages(writer)
@@ -184,6 +183,9 @@ class ExportJob:
                 ahead = None
                 if page.more and page.handle is not None:
                     ahead = asyncio.ensure_future(self._read(page.handle))
+                    if self.rows == 0:
+                        # More than a page: worth a count (while the next page comes).
+                        self.total = await cheap_total(self.session.client, self.view)
                 if self.fmt == "xlsx" and self.rows + len(page.records) > XLSX_MAX_ROWS:
                     raise ValueError(f"the view holds more than {XLSX_MAX_ROWS:,} records, "
                                      "more than an Excel sheet takes; export it as CSV instead")

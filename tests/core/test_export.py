@@ -263,6 +263,20 @@ async def test_every_export_request_goes_in_the_background_lane(
     assert sum(path == "/api/v2/deals" for path, _ in during) == 5  # 816 deals, 200 a page
     assert {lane for _, lane in during} == {"background"}
     assert lanes.current() == "interactive"  # the caller's lane is untouched
+    assert sum(path == "/api/v1/deals/summary" for path, _ in during) == 1  # the total
+
+
+async def test_a_one_page_export_asks_for_no_count(
+        session: Session, lane_log: LaneLog, raw: httpx.AsyncClient, tmp_path: Path) -> None:
+    cols = await columns(session)
+    before = len(lane_log.seen)
+    seen: list[tuple[int, int | None]] = []
+    result = await export_view(session, View("deals", "Big", (("filter_id", BIG_DEALS),)), cols,
+                               tmp_path / "big.csv", "csv", lambda *a: seen.append(a))
+    assert result.rows == len(await expected_ids(raw, BIG_DEALS)) < 500
+    paths = [path for path, _ in lane_log.seen[before:]]
+    assert paths.count("/api/v2/deals") == 1 and "/api/v1/deals/summary" not in paths
+    assert seen[-1] == (result.rows, None)
 
 
 async def test_archived_leads_over_v1_offset_pages(
