@@ -16,6 +16,7 @@ before anything is saved.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -123,7 +124,7 @@ def keychain_available(backend: keyring.backend.KeyringBackend | None = None) ->
         return False
     try:
         return float(chosen.priority) > 0
-    except Exception:  # noqa: BLE001 - a backend whose priority check fails is unusable
+    except Exception:   # a backend whose priority check fails is unusable
         return False
 
 
@@ -216,10 +217,9 @@ class AccountStore:
             if self._session.pop(account_id, None) is not None:
                 return
             self._write([a for a in self._read() if a.id != account_id])
-        try:
+        # Never stored (there was no keychain then) or already gone: nothing to delete.
+        with contextlib.suppress(keyring.errors.KeyringError):
             self._keyring().delete_password(KEYRING_SERVICE, account_id)
-        except keyring.errors.KeyringError:
-            pass   # never stored (no keychain then) or already gone
 
     # ------------------------------------------------------------------ the file
 
@@ -331,7 +331,10 @@ async def check_token(base_url: str, token: str, *,
 
 
 def with_identity(account: Account, identity: Identity) -> Account:
-    """``account`` with the company domain the check reported, when it had none."""
-    if account.company_domain or not identity.company_domain or account.kind == "sandbox":
+    """``account`` with the company domain the check reported, when it had none and its
+    server is Pipedrive's (a compatible server's records do not open on pipedrive.com)."""
+    host = urlsplit(account.base_url).hostname or ""
+    if account.company_domain or not identity.company_domain or \
+            not host.endswith(".pipedrive.com"):
         return account
     return replace(account, company_domain=identity.company_domain)

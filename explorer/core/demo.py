@@ -64,7 +64,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001, S110 - best effort; atexit still covers normal exits
+    except Exception:   # best effort: atexit still covers the normal exits
         pass
 
 
@@ -83,8 +83,11 @@ class DemoSandbox:
         self._ready = threading.Event()
         self._stopped = False
         self._lock = threading.Lock()
-        threading.Thread(target=self._read_stdout, name="demo-stdout", daemon=True).start()
-        threading.Thread(target=self._read_stderr, name="demo-stderr", daemon=True).start()
+        self._readers = [
+            threading.Thread(target=self._read_stdout, name="demo-stdout", daemon=True),
+            threading.Thread(target=self._read_stderr, name="demo-stderr", daemon=True)]
+        for reader in self._readers:
+            reader.start()
         atexit.register(self.stop)
 
     @classmethod
@@ -133,7 +136,7 @@ class DemoSandbox:
             raise DemoFailed(f"The demo sandbox did not start within {timeout:g} s.")
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=2)
-        time.sleep(0.05)   # let the stderr reader take the last lines
+        self.stop()        # reaps the child and reads its last stderr lines
         said = " ".join(self._stderr).strip() or f"exit status {self.process.returncode}"
         raise DemoFailed(f"The demo sandbox did not start: {said}")
 
@@ -153,5 +156,10 @@ class DemoSandbox:
                 log.warning("the demo sandbox did not stop within %g s; killing it", timeout)
                 self.process.kill()
                 self.process.wait()
+        for reader in self._readers:      # they end at EOF, now the child is gone
+            reader.join(timeout=2)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
         log.info("demo sandbox stopped (exit status %s)", self.process.returncode)
         return self.process.returncode
