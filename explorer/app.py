@@ -1,6 +1,6 @@
-"""Composition root and the ``pipedrive-explorer`` command line.
+"""Composition root: the ``pipedrive-explorer`` entry point, windows and the demo sandbox.
 
-``main(argv)`` parses the command line (``build_parser``), starts the demo sandbox child
+``main(argv)`` parses the command line (``explorer.cli``), starts the demo sandbox child
 first when asked (``--demo``: it generates its data while Qt is imported), sets up the log
 file, builds the ``QApplication`` and a qasync loop and opens the window on one account:
 
@@ -15,113 +15,25 @@ loop); ``window_closed(window)`` resolves once a window's tasks and session have
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import os
+import signal
 import sys
 import time
 from collections.abc import Coroutine, Sequence
-from importlib import metadata
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from explorer.cli import PROG, SMOKE_TIMEOUT_S, build_parser, check_args, cli_account, kind_of
+from explorer.cli import version as version
+
 if TYPE_CHECKING:  # Qt is imported after the demo sandbox has been launched
-    from explorer.core.accounts import Account
+    from explorer.core.accounts import Account, AccountStore
     from explorer.core.demo import DemoSandbox
     from explorer.qt.main_window import MainWindow
 
-PROG = "pipedrive-explorer"
-SMOKE_TIMEOUT_S = 30.0
 DEMO_COLOUR = "#8250df"
 log = logging.getLogger("explorer.app")
-
-
-def version() -> str:
-    """The installed package's version (``pyproject.toml``)."""
-    try:
-        return metadata.version("pipedrive-explorer")
-    except metadata.PackageNotFoundError:  # pragma: no cover - a source tree, not installed
-        return "0+unknown"
-
-
-# ---------------------------------------------------------------------- the command line
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr naming the problem, exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        fail(f"{message} (see --help)")
-
-
-def fail(message: str) -> NoReturn:
-    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)  # noqa: T201
-    raise SystemExit(2)
-
-
-_EPILOG = """\
-commands:
-  sandbox     run the local Pipedrive-compatible sandbox server with demo data
-              (pipedrive-explorer sandbox --help lists its options)
-
---demo passes --demo-size (as --size) and --demo-db (as --db) on to the sandbox; it
-listens on 127.0.0.1 on a free port with the demo token and Pipedrive's default limits.
-
-Without options the last account opens, or the account manager when there is none.
-Tokens are kept in the system keychain, never in a file.
-"""
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG,
-        usage=f"{PROG} [options]\n       {PROG} sandbox [sandbox options]",
-        description="Browse, search and safely bulk-edit a Pipedrive account.")
-    parser.add_argument("--version", action="version", version=f"{PROG} {version()}")
-    demo = parser.add_argument_group("demo")
-    demo.add_argument("--demo", action="store_true",
-                      help="open the built-in sandbox with demo data (no account needed)")
-    demo.add_argument("--demo-size", choices=("small", "medium", "large"), default="small",
-                      help="demo data size when the database is new (default: small)")
-    demo.add_argument("--demo-db", metavar="PATH",
-                      help="keep the demo data (and your edits) in this sqlite file between "
-                      "runs (default: in memory, fresh each run)")
-    account = parser.add_argument_group("an account without storing it")
-    where = account.add_mutually_exclusive_group()
-    where.add_argument("--company", metavar="DOMAIN",
-                       help="the Pipedrive company domain (acme for acme.pipedrive.com)")
-    where.add_argument("--url", metavar="URL",
-                       help="the API origin of a Pipedrive-compatible server")
-    account.add_argument("--token-env", metavar="VAR",
-                         help="environment variable holding the API token")
-    checks = parser.add_argument_group("checks")
-    checks.add_argument("--smoke", action="store_true",
-                        help="load the first rows, print the time they took and exit "
-                        f"(exit status 1 if none arrive within {SMOKE_TIMEOUT_S:g} s)")
-    return parser
-
-
-def _check(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> str | None:
-    """Refuse contradictory options; the token of ``--token-env`` (None without it)."""
-    target = ns.company or ns.url
-    if ns.demo and (target or ns.token_env):
-        fail("--demo opens the built-in sandbox; leave out --company, --url and --token-env")
-    if not ns.demo and (ns.demo_db or ns.demo_size != "small"):
-        fail("--demo-size and --demo-db only apply with --demo")
-    if target and not ns.token_env:
-        fail(f"{'--company' if ns.company else '--url'} needs --token-env VAR, the "
-             "environment variable holding the API token")
-    if ns.token_env and not target:
-        fail("--token-env needs --company DOMAIN or --url URL")
-    if not ns.token_env:
-        return None
-    token = os.environ.get(ns.token_env, "").strip()
-    if not token:
-        state = "is empty" if ns.token_env in os.environ else "is not set"
-        fail(f"the environment variable {ns.token_env} (--token-env) {state}; set it to "
-             "the API token (Pipedrive: Settings → Personal preferences → API)")
-    return token
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,10 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args[1:])
     parser = build_parser()
     ns = parser.parse_args(args)
-    token = _check(parser, ns)
+    token = check_args(ns)
     account = None
     if ns.company or ns.url:
-        account = _cli_account(ns.company, ns.url)
+        account = cli_account(ns.company, ns.url)
     demo = None
     if ns.demo:
         from explorer.core.demo import DemoSandbox
@@ -154,24 +66,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             demo.stop()   # already stopped after the window closed, unless it crashed
 
 
-def _cli_account(company: str | None, url: str | None) -> Account:
-    from explorer.core.accounts import Account, parse_company
-
-    try:
-        base_url, domain = parse_company(company if company else url or "")
-    except ValueError as exc:
-        fail(f"{'--company' if company else '--url'}: {exc}")
-    if url and "://" not in url:
-        fail("--url needs an http:// or https:// address; use --company for a company domain")
-    return Account(name=domain or urlsplit(base_url).netloc, base_url=base_url,
-                   kind=_kind(base_url), company_domain=domain)
-
-
-def _kind(base_url: str) -> Any:
-    host = urlsplit(base_url).hostname or ""
-    return "sandbox" if host in ("127.0.0.1", "localhost", "::1") else "live"
-
-
 # ---------------------------------------------------------------------- windows
 
 
@@ -186,6 +80,11 @@ class _GuiPlan:
 
 _open_windows: dict[Any, asyncio.Future[None]] = {}
 _background: set[asyncio.Future[Any]] = set()
+_demos: list[DemoSandbox] = []
+"""Demo sandboxes started in this process; stopped once the last window has closed."""
+_stores: list[AccountStore] = []
+"""The process's account store (session-only accounts live in it)."""
+_stop_signals: list[int] = []
 
 
 def _spawn(coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
@@ -230,6 +129,10 @@ def open_account(account: Account, token: str) -> MainWindow:
             _spawn(shut_down())
 
     window.closed.connect(on_closed)
+    # File → Accounts… once the window offers it (a Signal() named accounts_requested).
+    requested = getattr(window, "accounts_requested", None)
+    if requested is not None:
+        requested.connect(lambda *_: _spawn(switch_account(window)))
     log.info("opening %s (%s)", account.name, account.kind)
     window.show()
     window.start()
@@ -245,7 +148,7 @@ def open_window(base_url: str, token: str) -> MainWindow:
 
     host = urlsplit(base_url).netloc or base_url
     return open_account(Account(name=host, base_url=base_url.rstrip("/"),
-                                kind=_kind(base_url)), token)
+                                kind=kind_of(base_url)), token)
 
 
 def window_closed(window: MainWindow) -> asyncio.Future[None]:
@@ -278,30 +181,58 @@ def _run_gui(plan: _GuiPlan) -> int:
     app.setApplicationVersion(version())
     app.setQuitOnLastWindowClosed(False)   # the loop ends once sessions are closed
     loop = new_loop(app)
+    previous = {sig: signal.signal(sig, lambda signum, _frame: loop.call_soon_threadsafe(
+        _interrupt, signum)) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return loop.run_until_complete(_gui_main(plan))
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         loop.close()
 
 
+def _interrupt(signum: int) -> None:
+    """Ctrl-C or SIGTERM: close every window (sessions end, the sandbox stops), then exit."""
+    log.info("stopping on signal %d", signum)
+    _stop_signals.append(signum)
+    for window in list(_open_windows):
+        window.close()
+
+
+def _heartbeat(loop: asyncio.AbstractEventLoop, ticks: list[asyncio.TimerHandle]) -> None:
+    # Python signal handlers run only when the interpreter runs: while Qt idles in C++ a
+    # Ctrl-C would wait for the next event. A tick a quarter second keeps it prompt.
+    ticks[:] = [loop.call_later(0.25, _heartbeat, loop, ticks)]
+
+
 async def _gui_main(plan: _GuiPlan) -> int:
-    demos: list[DemoSandbox] = [plan.demo] if plan.demo else []
+    if plan.demo is not None:
+        _demos.append(plan.demo)
+    ticks: list[asyncio.TimerHandle] = []
+    _heartbeat(asyncio.get_event_loop(), ticks)
     try:
         if plan.demo is not None:
             window = await _open_demo(plan.demo)
         elif plan.account is not None and plan.token is not None:
             window = open_account(plan.account, plan.token)
         else:
-            window = await _open_last_or_choose(demos)
+            window = await open_start_window()
+        if _stop_signals:
+            if window is not None:
+                window.close()
+            await _all_closed()
+            return 128 + _stop_signals[0]
         if window is None:
-            return 2 if plan.demo or demos else 0
-        if plan.smoke:
-            return await _smoke(window, plan.started)
+            return 2 if _demos else 0
+        code = await _smoke(window, plan.started) if plan.smoke else 0
         await _all_closed()
-        return 0
+        return 128 + _stop_signals[0] if _stop_signals else code
     finally:
-        for demo in demos:
+        for tick in ticks:
+            tick.cancel()
+        for demo in list(_demos):
             await asyncio.to_thread(demo.stop)   # off the UI thread: it waits for the child
+            _demos.remove(demo)
 
 
 async def _open_demo(demo: DemoSandbox) -> MainWindow | None:
@@ -319,35 +250,63 @@ async def _open_demo(demo: DemoSandbox) -> MainWindow | None:
     return open_account(account, endpoint.token)
 
 
-async def _open_last_or_choose(demos: list[DemoSandbox]) -> MainWindow | None:
-    from dataclasses import replace
-
+def account_store() -> AccountStore:
+    """The process's account store (one, so session-only accounts are seen everywhere)."""
     from explorer.core.accounts import AccountStore
-    from explorer.core.settings import load_settings, save_settings
+
+    if not _stores:
+        _stores.append(AccountStore())
+    return _stores[0]
+
+
+async def open_start_window() -> MainWindow | None:
+    """``pipedrive-explorer`` without options: the last account, or the account manager
+    when there is none (or its token is gone). None when the manager was closed, or the
+    demo it asked for did not start."""
+    from explorer.core.settings import load_settings
 
     settings = await asyncio.to_thread(load_settings)
-    store = AccountStore()
+    store = account_store()
     last = store.get(settings.last_account_id) if settings.last_account_id else None
     if last is not None:
         token = await asyncio.to_thread(store.token, last.id)
         if token:
             return open_account(last.account, token)
         log.warning("no token for the last account in the keychain; asking")
-    choice = await choose_account(store)
+    return await _choose_and_open(None)
+
+
+async def switch_account(window: MainWindow) -> MainWindow | None:
+    """File → Accounts…: the account manager over ``window``; the account (or demo) chosen
+    opens in a new window, and ``window`` closes once it shows. None: nothing was chosen."""
+    opened = await _choose_and_open(window)
+    if opened is not None and opened is not window:
+        window.close()
+    return opened
+
+
+async def _choose_and_open(parent: MainWindow | None) -> MainWindow | None:
+    from dataclasses import replace
+
+    from explorer.core.settings import load_settings, save_settings
+
+    choice = await choose_account(account_store(), parent)
     if choice is None:
         return None
+    settings = await asyncio.to_thread(load_settings)
     if choice == "demo":
         from explorer.core.demo import DemoSandbox
 
         demo = DemoSandbox.start(size=settings.demo_size)
-        demos.append(demo)
+        _demos.append(demo)
         return await _open_demo(demo)
     entry, token = choice
-    await asyncio.to_thread(save_settings, replace(settings, last_account_id=entry.id))
+    if not entry.session_only:
+        await asyncio.to_thread(save_settings, replace(settings, last_account_id=entry.id))
     return open_account(entry.account, token)
 
 
-async def choose_account(store: Any, parent: Any = None) -> Any:
+async def choose_account(store: AccountStore, parent: Any = None) -> Any:
     """Show the account manager; ``(SavedAccount, token)`` for the chosen account, ``"demo"``
     for "Try the demo", None when closed."""
     from explorer.qt.asyncqt import ask
@@ -355,9 +314,10 @@ async def choose_account(store: Any, parent: Any = None) -> Any:
 
     dialog = AccountsDialog(store, parent)
     await ask(dialog)
+    dialog.deleteLater()
     if dialog.demo_chosen:
         return "demo"
-    if dialog.chosen is None:
+    if dialog.chosen is None or dialog.chosen_token is None:
         return None
     return dialog.chosen, dialog.chosen_token
 
@@ -373,8 +333,13 @@ async def _smoke(window: MainWindow, started: float) -> int:
         if not rows.done():
             rows.set_exception(RuntimeError(f"{name}: {exc}"))
 
+    def closed() -> None:
+        if not rows.done():
+            rows.set_exception(RuntimeError("the window was closed"))
+
     window.first_rows.connect(got)
     window.runner.failed.connect(failed)
+    window.closed.connect(closed)
     code = 0
     try:
         count = await asyncio.wait_for(rows, SMOKE_TIMEOUT_S)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -170,3 +172,30 @@ def test_a_refused_token_fails_the_smoke_check(tmp_path: Path, server: DemoEndpo
     assert done.returncode == 1
     assert "the first page failed" in done.stderr
     assert "wrong-token" not in done.stderr
+
+
+def test_smoke_without_an_account_says_what_it_needs(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIPEDRIVE_EXPLORER_CONFIG_DIR", str(tmp_path / "config"))
+    code, _, err = run_main(capsys, "--smoke")
+    assert code == 2
+    assert "--smoke needs an account to load: --demo" in err
+
+
+@pytest.mark.e2e
+def test_sigterm_closes_the_window_and_stops_the_sandbox(tmp_path: Path) -> None:
+    log = tmp_path / "logs" / "pipedrive-explorer.log"
+    with subprocess.Popen([sys.executable, "-m", "explorer", "--demo"], text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=app_env(tmp_path)) as proc:
+        deadline = time.monotonic() + 60
+        while "GET /api/v2/deals -> 200" not in (log.read_text() if log.exists() else ""):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM
+    text = log.read_text()
+    assert "window on Demo sandbox closed" in text
+    assert "demo sandbox stopped (exit status 0)" in text

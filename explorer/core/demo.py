@@ -82,6 +82,7 @@ class DemoSandbox:
         self._stderr: deque[str] = deque(maxlen=20)
         self._ready = threading.Event()
         self._stopped = False
+        self._stdout_ended = False
         self._lock = threading.Lock()
         self._readers = [
             threading.Thread(target=self._read_stdout, name="demo-stdout", daemon=True),
@@ -113,6 +114,7 @@ class DemoSandbox:
             if match and self.endpoint is None:
                 self.endpoint = DemoEndpoint(match.group(1), match.group(2))
                 self._ready.set()
+        self._stdout_ended = True
         self._ready.set()   # the child ended (or closed stdout): wake the waiter
 
     def _read_stderr(self) -> None:
@@ -131,11 +133,12 @@ class DemoSandbox:
             log.info("demo sandbox ready at %s after %.2f s", self.endpoint.base_url,
                      time.monotonic() - started)
             return self.endpoint
+        if self._stdout_ended:   # the child closed its stdout: it is exiting
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=10)
         if self.process.poll() is None:
             self.stop()
             raise DemoFailed(f"The demo sandbox did not start within {timeout:g} s.")
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=2)
         self.stop()        # reaps the child and reads its last stderr lines
         said = " ".join(self._stderr).strip() or f"exit status {self.process.returncode}"
         raise DemoFailed(f"The demo sandbox did not start: {said}")
