@@ -28,7 +28,8 @@ from explorer.cli import PROG, SMOKE_TIMEOUT_S, build_parser, check_args, cli_ac
 from explorer.cli import version as version
 
 if TYPE_CHECKING:  # Qt is imported after the demo sandbox has been launched
-    from explorer.core.accounts import Account, AccountStore
+    from explorer.api import TokenProvider, TokenSet
+    from explorer.core.accounts import Account, AccountStore, SavedAccount
     from explorer.core.demo import DemoSandbox
     from explorer.qt.main_window import MainWindow
 
@@ -96,9 +97,9 @@ def _spawn(coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
     return task
 
 
-def open_account(account: Account, token: str) -> MainWindow:
-    """Show a main window on ``account`` with ``token`` (called on the qasync loop, with a
-    ``QApplication``). Returns at once; Deals start loading."""
+def open_account(account: Account, token: str | TokenProvider) -> MainWindow:
+    """Show a main window on ``account`` with ``token`` (an API token or a provider), called
+    on the qasync loop with a ``QApplication``. Returns at once; Deals start loading."""
     from explorer.api.config import ClientConfig, default_transport
     from explorer.core.logs import LoggingTransport
     from explorer.core.session import Session
@@ -269,10 +270,14 @@ async def open_start_window() -> MainWindow | None:
     store = account_store()
     last = store.get(settings.last_account_id) if settings.last_account_id else None
     if last is not None:
-        token = await asyncio.to_thread(store.token, last.id)
-        if token:
-            return open_account(last.account, token)
-        log.warning("no token for the last account in the keychain; asking")
+        secret = await asyncio.to_thread(store.token, last.id)
+        if secret:
+            try:
+                return open_saved(last, secret)
+            except ValueError as exc:
+                log.warning("cannot open the last account (%s); asking", exc)
+        else:
+            log.warning("no token for the last account in the keychain; asking")
     return await _choose_and_open(None)
 
 
@@ -300,19 +305,43 @@ async def _choose_and_open(parent: MainWindow | None) -> MainWindow | None:
         demo = DemoSandbox.start(size=settings.demo_size)
         _demos.append(demo)
         return await _open_demo(demo)
-    entry, token = choice
+    entry, secret = choice
     if not entry.session_only:
         await asyncio.to_thread(save_settings, replace(settings, last_account_id=entry.id))
-    return open_account(entry.account, token)
+    return open_saved(entry, secret)
+
+
+def open_saved(entry: SavedAccount, secret: str) -> MainWindow:
+    """A window on a saved account: its API token, or its OAuth tokens (kept fresh; each
+    rotation goes back to the keychain). ``ValueError`` for an OAuth account when no OAuth
+    app is configured or its tokens are unreadable."""
+    if entry.auth != "oauth":
+        return open_account(entry.account, secret)
+    from explorer.api import OAuthTokenProvider
+    from explorer.core.accounts import oauth_secret, tokens_from_secret
+    from explorer.core.settings import oauth_app_from_env
+
+    app = oauth_app_from_env()
+    if app is None:
+        raise ValueError(f"{entry.account.name} signs in with OAuth, and no OAuth app is "
+                         "configured")
+    store = account_store()
+
+    def keep(tokens: TokenSet) -> None:   # keyring blocks: the provider runs it in a thread
+        store.store_secret(entry.id, oauth_secret(tokens))
+
+    provider = OAuthTokenProvider(app, tokens_from_secret(secret), on_tokens=keep)
+    return open_account(entry.account, provider)
 
 
 async def choose_account(store: AccountStore, parent: Any = None) -> Any:
     """Show the account manager; ``(SavedAccount, token)`` for the chosen account, ``"demo"``
     for "Try the demo", None when closed."""
+    from explorer.core.settings import oauth_app_from_env
     from explorer.qt.asyncqt import ask
     from explorer.qt.dialogs.accounts import AccountsDialog
 
-    dialog = AccountsDialog(store, parent)
+    dialog = AccountsDialog(store, parent, oauth_app=oauth_app_from_env())
     await ask(dialog)
     dialog.deleteLater()
     if dialog.demo_chosen:

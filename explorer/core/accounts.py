@@ -10,6 +10,10 @@ nothing; the caller may then add it ``session_only``: the account and its token 
 process's memory and are gone when it ends. keyring calls may block (a locked keychain asks
 the user), so callers on an event loop run them in a worker thread.
 
+An account signed in with OAuth (``auth == "oauth"``) keeps its ``TokenSet`` as JSON in the
+same keychain entry (``oauth_secret`` / ``tokens_from_secret``); every refresh rotates the
+refresh token, so the window stores each new set again (``store_secret``).
+
 ``check_token`` asks ``GET /api/v1/users/me`` which company and user a token belongs to,
 before anything is saved.
 """
@@ -33,10 +37,11 @@ import keyring.backend
 import keyring.errors
 from keyring.backends import fail as fail_keyring
 
-from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient
+from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient, TokenProvider, TokenSet
 from explorer.core.settings import config_dir, write_json
 
 AccountKind = Literal["live", "sandbox"]
+AuthKind = Literal["token", "oauth"]
 
 
 @dataclass(frozen=True)
@@ -107,12 +112,14 @@ class SavedAccount:
         account: what the window shows and where it connects.
         user: who the token belongs to, as checked (``Jane Doe <jane@acme.com>``), if known.
         session_only: kept in memory for this run only (no keychain); never written.
+        auth: ``token`` (an API token) or ``oauth`` (a ``TokenSet`` as JSON).
     """
 
     id: str
     account: Account
     user: str | None = None
     session_only: bool = False
+    auth: AuthKind = "token"
 
 
 def keychain_available(backend: keyring.backend.KeyringBackend | None = None) -> bool:
@@ -180,11 +187,12 @@ class AccountStore:
     # ------------------------------------------------------------------ writing
 
     def add(self, account: Account, token: str, *, user: str | None = None,
-            session_only: bool = False) -> SavedAccount:
-        """Save ``account`` and put ``token`` in the keychain (may block). Raises
-        ``KeychainUnavailable`` (nothing saved) where there is no keychain, unless
-        ``session_only``: then both stay in memory until the process ends."""
-        entry = SavedAccount(uuid.uuid4().hex, account, user, session_only)
+            session_only: bool = False, auth: AuthKind = "token") -> SavedAccount:
+        """Save ``account`` and put ``token`` (an API token, or ``oauth_secret(tokens)``) in
+        the keychain (may block). Raises ``KeychainUnavailable`` (nothing saved) where there
+        is no keychain, unless ``session_only``: then both stay in memory until the process
+        ends."""
+        entry = SavedAccount(uuid.uuid4().hex, account, user, session_only, auth)
         if session_only:
             with self._lock:
                 self._session[entry.id] = (entry, token)
@@ -201,6 +209,15 @@ class AccountStore:
             saved.append(entry)
             self._write(saved)
         return entry
+
+    def store_secret(self, account_id: str, secret: str) -> None:
+        """Replace the account's secret (rotated OAuth tokens); may block. Raises
+        ``keyring.errors.KeyringError`` when the keychain refuses."""
+        with self._lock:
+            if account_id in self._session:
+                self._session[account_id] = (self._session[account_id][0], secret)
+                return
+        self._keyring().set_password(KEYRING_SERVICE, account_id, secret)
 
     def update(self, entry: SavedAccount) -> None:
         """Save a renamed or recoloured account (same id)."""
@@ -248,7 +265,8 @@ class AccountStore:
 def _entry_to_json(entry: SavedAccount) -> dict[str, Any]:
     a = entry.account
     return {"id": entry.id, "name": a.name, "base_url": a.base_url, "kind": a.kind,
-            "colour": a.colour, "company_domain": a.company_domain, "user": entry.user}
+            "colour": a.colour, "company_domain": a.company_domain, "user": entry.user,
+            "auth": entry.auth}
 
 
 def _entry_from_json(item: dict[str, Any]) -> SavedAccount:
@@ -258,7 +276,23 @@ def _entry_from_json(item: dict[str, Any]) -> SavedAccount:
     account = Account(name=str(item["name"]), base_url=str(item["base_url"]), kind=kind,
                       colour=str(item.get("colour") or COLOURS[0]),
                       company_domain=item.get("company_domain"))
-    return SavedAccount(str(item["id"]), account, item.get("user"))
+    auth = item.get("auth", "token")
+    if auth not in ("token", "oauth"):
+        raise ValueError(auth)
+    return SavedAccount(str(item["id"]), account, item.get("user"), auth=auth)
+
+
+def oauth_secret(tokens: TokenSet) -> str:
+    """What goes to the keychain for an OAuth account: its token set as JSON."""
+    return json.dumps(tokens.as_dict())
+
+
+def tokens_from_secret(secret: str) -> TokenSet:
+    """The token set kept by ``oauth_secret``; ``ValueError`` when it is not one."""
+    try:
+        return TokenSet.from_dict(json.loads(secret))
+    except (KeyError, TypeError, ValueError):
+        raise ValueError("the keychain entry holds no OAuth tokens; sign in again") from None
 
 
 # ---------------------------------------------------------------------- checking a token
@@ -311,13 +345,13 @@ class Identity:
         return f"{self.company_name} — {self.user}"
 
 
-async def check_token(base_url: str, token: str, *,
+async def check_token(base_url: str, token: str | TokenProvider, *,
                       transport: httpx.AsyncBaseTransport | None = None) -> Identity:
-    """Ask ``GET /api/v1/users/me`` whose ``token`` is. Raises the client's errors
-    (``Unauthorized`` for a refused token, ``InvalidValue`` for a malformed one,
-    ``TransportError`` when the server cannot be reached)."""
-    client = PipedriveClient(ClientConfig(base_url=base_url, transport=transport),
-                             ApiTokenProvider(token))
+    """Ask ``GET /api/v1/users/me`` whose ``token`` (an API token or a provider) is. Raises
+    the client's errors (``Unauthorized`` for a refused token, ``InvalidValue`` for a
+    malformed one, ``TransportError`` when the server cannot be reached)."""
+    provider = ApiTokenProvider(token) if isinstance(token, str) else token
+    client = PipedriveClient(ClientConfig(base_url=base_url, transport=transport), provider)
     client.connect()
     try:
         envelope = await client.request("GET", "v1", "/users/me")

@@ -23,9 +23,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
+
+if TYPE_CHECKING:
+    from explorer.api import OAuthApp
 
 APP_NAME = "pipedrive-explorer"
 CONFIG_DIR_ENV = "PIPEDRIVE_EXPLORER_CONFIG_DIR"
@@ -33,6 +36,33 @@ SCHEMA_VERSION = 1
 SETTINGS_FILE = "settings.json"
 
 log = logging.getLogger(__name__)
+
+
+OAUTH_ENV = {"client_id": "PIPEDRIVE_EXPLORER_OAUTH_CLIENT_ID",
+             "client_secret": "PIPEDRIVE_EXPLORER_OAUTH_CLIENT_SECRET",
+             "oauth_url": "PIPEDRIVE_EXPLORER_OAUTH_URL",
+             "redirect_uri": "PIPEDRIVE_EXPLORER_OAUTH_REDIRECT_URI"}
+"""The environment variables that configure an OAuth app (Pipedrive's Developer Hub gives
+the client ID and secret; the URL and the redirect URI have Pipedrive's defaults)."""
+
+
+def oauth_app_from_env() -> OAuthApp | None:
+    """The OAuth app the environment configures, or None (no client ID and secret, or a
+    value ``OAuthApp`` refuses: logged, and sign-in stays unavailable)."""
+    values = {key: os.environ.get(name, "").strip() for key, name in OAUTH_ENV.items()}
+    if not values["client_id"] or not values["client_secret"]:
+        return None
+    from explorer.api import OAuthApp
+    from explorer.api.loopback import DEFAULT_REDIRECT_URI
+    from explorer.api.oauth import PIPEDRIVE_OAUTH_URL
+
+    try:
+        return OAuthApp(values["client_id"], values["client_secret"],
+                        oauth_url=values["oauth_url"] or PIPEDRIVE_OAUTH_URL,
+                        redirect_uri=values["redirect_uri"] or DEFAULT_REDIRECT_URI)
+    except ValueError as exc:
+        log.warning("the OAuth app in the environment is unusable: %s", exc)
+        return None
 
 
 def config_dir() -> Path:

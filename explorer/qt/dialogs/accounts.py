@@ -4,7 +4,9 @@ and API token, and "Try the demo".
 A new account's token is checked with ``GET /api/v1/users/me`` before it can be saved: the
 dialog shows the company and the user the token belongs to, or says plainly why it was
 refused. Saving puts the token in the OS keychain (``AccountStore``); where there is none the
-dialog says so and offers to keep the token for this session only. Every network and keychain
+dialog says so and offers to keep the token for this session only. "Sign in with Pipedrive"
+(OAuth) runs the browser sign-in when an OAuth app is configured, checks the tokens the
+same way and saves them as the account's secret. Every network and keychain
 call runs as a task of the dialog's own ``TaskRunner`` (keychain calls in a worker thread: a
 locked keychain may wait for the user), so no slot ever waits.
 """
@@ -12,6 +14,7 @@ locked keychain may wait for the user), so no slot ever waits.
 from __future__ import annotations
 
 import asyncio
+import webbrowser
 
 import httpx
 from PySide6.QtCore import Qt, Signal
@@ -33,8 +36,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.api import OAuthApp, OAuthTokenProvider, TokenSet, sign_in
 from explorer.api.errors import (
     ApiError,
+    AuthorizationFailed,
     Blocked,
     InvalidValue,
     PipedriveError,
@@ -42,6 +47,7 @@ from explorer.api.errors import (
     TransportError,
     Unauthorized,
 )
+from explorer.api.oauth import OpenUrl
 from explorer.core.accounts import (
     COLOURS,
     Account,
@@ -50,14 +56,18 @@ from explorer.core.accounts import (
     KeychainUnavailable,
     SavedAccount,
     check_token,
+    oauth_secret,
     parse_company,
     with_identity,
 )
 from explorer.qt.asyncqt import TaskRunner
 
 OAUTH_UNAVAILABLE = ("Sign-in with Pipedrive (OAuth) is available once an OAuth app is "
-                     "configured: its client ID and secret from Pipedrive's Developer Hub. "
-                     "This installation has none, so add the account with its API token.")
+                     "configured: its client ID and secret from Pipedrive's Developer Hub in "
+                     "PIPEDRIVE_EXPLORER_OAUTH_CLIENT_ID and PIPEDRIVE_EXPLORER_OAUTH_CLIENT_"
+                     "SECRET. None is configured, so add the account with its API token.")
+OAUTH_AVAILABLE = ("Sign in in your browser; Pipedrive asks which company to open and sends "
+                   "the app back here.")
 TOKEN_HELP = "Find it in Pipedrive under Settings → Personal preferences → API."
 NO_KEYCHAIN = ("No keychain is available on this system (on Linux: a Secret Service such as "
                "GNOME Keyring or KWallet), so the token cannot be stored safely. You can keep "
@@ -66,6 +76,8 @@ NO_KEYCHAIN = ("No keychain is available on this system (on Linux: a Secret Serv
 
 def describe_check_failure(exc: BaseException, base_url: str) -> str:
     """What to tell the user when a token check failed (never the token)."""
+    if isinstance(exc, AuthorizationFailed):
+        return f"The sign-in did not complete: {exc}"
     if isinstance(exc, Unauthorized):
         return f"Pipedrive refused this API token. Copy it again: {TOKEN_HELP}"
     if isinstance(exc, InvalidValue):
@@ -98,6 +110,7 @@ class AccountsDialog(QDialog):
         chosen_token: its token.
         demo_chosen: "Try the demo" was clicked.
         identity: the result of the last successful token check.
+        oauth_app: the OAuth app "Sign in with Pipedrive" uses (None: unavailable).
 
     Signals:
         account_added(str): an account was saved (its id).
@@ -108,7 +121,9 @@ class AccountsDialog(QDialog):
     checked = Signal()
 
     def __init__(self, store: AccountStore, parent: QWidget | None = None, *,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 oauth_app: OAuthApp | None = None,
+                 open_url: OpenUrl = webbrowser.open) -> None:
         super().__init__(parent)
         self.setObjectName("accountsDialog")
         self.setWindowTitle("Accounts — Pipedrive Explorer")
@@ -119,9 +134,14 @@ class AccountsDialog(QDialog):
         self.identity: Identity | None = None
         self._checked_for: tuple[str, str] | None = None
         self._transport = transport
+        self.oauth_app = oauth_app
+        self._open_url = open_url
+        self._oauth_tokens: TokenSet | None = None
         self.runner = TaskRunner(self)
         self.finished.connect(self._cancel_tasks)
         self._build()
+        self.oauth_button.setEnabled(oauth_app is not None)
+        self.oauth_button.setToolTip(OAUTH_AVAILABLE if oauth_app else OAUTH_UNAVAILABLE)
         self._keychain = store.keychain_available()
         self.keychain_label.setVisible(not self._keychain)
         self.session_only_check.setVisible(not self._keychain)
@@ -159,10 +179,8 @@ class AccountsDialog(QDialog):
         form.addRow("API &token:", self.token_edit)
         check_row = QHBoxLayout()
         self.check_button = self._button("checkButton", "&Check", self.check, check_row)
-        self.oauth_button = self._button("oauthButton", "Sign in with Pipedrive…",
-                                         lambda: None, check_row)
-        self.oauth_button.setEnabled(False)
-        self.oauth_button.setToolTip(OAUTH_UNAVAILABLE)
+        self.oauth_button = self._button("oauthButton", "Sign in with &Pipedrive…",
+                                         self.sign_in, check_row)
         check_row.addStretch(1)
         form.addRow(check_row)
         self.identity_label = QLabel(self)
@@ -255,7 +273,8 @@ class AccountsDialog(QDialog):
         self.open_button.setEnabled(has)
         self.remove_button.setEnabled(has)
         inputs = (self.company_edit.text().strip(), self.token_edit.text().strip())
-        self.save_button.setEnabled(self.identity is not None and self._checked_for == inputs)
+        self.save_button.setEnabled(self.identity is not None and (
+            self._checked_for == inputs or self._oauth_tokens is not None))
         self.save_button.setText("Use for this &session" if self.session_only_check.isChecked()
                                  else "&Save account")
 
@@ -293,6 +312,7 @@ class AccountsDialog(QDialog):
 
     def _inputs_changed(self) -> None:
         self.identity = None
+        self._oauth_tokens = None
         self.identity_label.clear()
         self._update_buttons()
 
@@ -337,25 +357,32 @@ class AccountsDialog(QDialog):
 
     def save(self) -> None:
         """Save the checked account (token to the keychain, or this session only)."""
-        if self.identity is None or self._checked_for is None:
+        if self.identity is not None and self._oauth_tokens is not None:
+            base_url, domain = parse_company(self._oauth_tokens.api_domain)
+            token, auth = oauth_secret(self._oauth_tokens), "oauth"
+        elif self.identity is not None and self._checked_for is not None:
+            company, token = self._checked_for
+            base_url, domain = parse_company(company)
+            auth = "token"
+        else:
             self._say("Check the token first.")
             return
-        company, token = self._checked_for
-        base_url, domain = parse_company(company)
         account = with_identity(Account(
             name=self.name_edit.text().strip() or self.identity.company_name,
             base_url=base_url, kind=self.kind_combo.currentData(),
             colour=self.colour_combo.currentData(), company_domain=domain), self.identity)
         session_only = self.session_only_check.isChecked()
         self.save_button.setEnabled(False)
-        self.runner.start(self._save(account, token, session_only), name="save the account",
-                          key="save", report=False)
+        self.runner.start(self._save(account, token, session_only, auth),
+                          name="save the account", key="save", report=False)
 
-    async def _save(self, account: Account, token: str, session_only: bool) -> None:
+    async def _save(self, account: Account, token: str, session_only: bool,
+                    auth: str) -> None:
         user = self.identity.user if self.identity else None
         try:
             entry = await asyncio.to_thread(self.store.add, account, token, user=user,
-                                            session_only=session_only)
+                                            session_only=session_only,
+                                            auth="oauth" if auth == "oauth" else "token")
         except KeychainUnavailable:
             self.keychain_label.setVisible(True)
             self.session_only_check.setVisible(True)
@@ -371,6 +398,43 @@ class AccountsDialog(QDialog):
         self._say(f"Saved {account.name}." if not session_only else
                   f"{account.name} is open for this session; its token is not stored.")
         self.account_added.emit(entry.id)
+
+    def sign_in(self) -> None:
+        """Sign in with Pipedrive in the browser (OAuth), then show whose account it is."""
+        if self.oauth_app is None:
+            self._say(OAUTH_UNAVAILABLE)
+            return
+        self._say("Waiting for the sign-in in your browser…")
+        self.oauth_button.setEnabled(False)
+        self.runner.start(self._sign_in(self.oauth_app), name="sign in with Pipedrive",
+                          key="check", report=False)
+
+    async def _sign_in(self, app: OAuthApp) -> None:
+        try:
+            tokens = await sign_in(app, self._open_url)
+            kept = [tokens]
+
+            async def rotated(new: TokenSet) -> None:   # a refresh during the check
+                kept[0] = new
+
+            provider = OAuthTokenProvider(app, tokens, on_tokens=rotated)
+            identity = await check_token(tokens.api_domain, provider,
+                                         transport=self._transport)
+        except Exception as exc:   # every failure becomes a message
+            self._say(describe_check_failure(exc, app.oauth_url))
+        else:
+            self.company_edit.clear()
+            self.token_edit.clear()
+            self.identity, self._oauth_tokens = identity, kept[0]
+            self.identity_label.setText(f"Signed in to {identity.company_name} as "
+                                        f"{identity.user}.")
+            if not self.name_edit.text().strip():
+                self.name_edit.setText(identity.company_name)
+            self._say("")
+        finally:
+            self.oauth_button.setEnabled(True)
+            self._update_buttons()
+            self.checked.emit()
 
     def _cancel_tasks(self) -> None:
         for task in self.runner.tasks:
