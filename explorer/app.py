@@ -112,7 +112,6 @@ def open_account(account: Account, token: str | TokenProvider) -> MainWindow:
     window = MainWindow(session, runner)
     closed: asyncio.Future[None] = asyncio.get_event_loop().create_future()
     _open_windows[window] = closed
-    runner.setParent(window)
 
     async def shut_down() -> None:
         try:
@@ -120,6 +119,9 @@ def open_account(account: Account, token: str | TokenProvider) -> MainWindow:
             await session.close()
         finally:
             _open_windows.pop(window, None)
+            # A closed window is gone for good (switching accounts opens a new one); its
+            # runner stays usable as ``window.runner`` (shut down) for whoever holds it.
+            window.deleteLater()
             if not closed.done():
                 closed.set_result(None)
             log.info("window on %s closed", account.name)
