@@ -56,9 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # First, before Qt's imports: the child generates its data meanwhile.
         demo = DemoSandbox.start(size=ns.demo_size, db=ns.demo_db)
-    from explorer.core.logs import setup_logging
+    from explorer.core.logs import log_uncaught_exceptions, setup_logging
 
     setup_logging()
+    log_uncaught_exceptions()
     log.info("pipedrive-explorer %s starting", version())
     try:
         return _run_gui(_GuiPlan(account, token, demo, ns.smoke, started))

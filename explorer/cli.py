@@ -117,7 +117,8 @@ def _last_account_saved() -> bool:
 
 def cli_account(company: str | None, url: str | None) -> Account:
     """The account ``--company`` or ``--url`` names (a bad one stops with one line)."""
-    from explorer.core.accounts import Account, parse_company
+    from explorer.core.accounts import Account
+    from explorer.core.identity import parse_company
 
     try:
         base_url, domain = parse_company(company if company else url or "")

@@ -14,8 +14,7 @@ An account signed in with OAuth (``auth == "oauth"``) keeps its ``TokenSet`` as 
 same keychain entry (``oauth_secret`` / ``tokens_from_secret``); every refresh rotates the
 refresh token, so the window stores each new set again (``store_secret``).
 
-``check_token`` asks ``GET /api/v1/users/me`` which company and user a token belongs to,
-before anything is saved.
+Checking whose a token is before it is saved: ``explorer.core.identity``.
 """
 
 from __future__ import annotations
@@ -23,21 +22,19 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 import threading
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import httpx
 import keyring
 import keyring.backend
 import keyring.errors
 from keyring.backends import fail as fail_keyring
 
-from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient, TokenProvider, TokenSet
+from explorer.api import TokenSet
 from explorer.core.settings import config_dir, write_json
 
 AccountKind = Literal["live", "sandbox"]
@@ -293,82 +290,3 @@ def tokens_from_secret(secret: str) -> TokenSet:
         return TokenSet.from_dict(json.loads(secret))
     except (KeyError, TypeError, ValueError):
         raise ValueError("the keychain entry holds no OAuth tokens; sign in again") from None
-
-
-# ---------------------------------------------------------------------- checking a token
-
-_DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-
-
-def parse_company(text: str) -> tuple[str, str | None]:
-    """The API origin and company domain for what the user typed: ``acme``,
-    ``acme.pipedrive.com``, ``https://acme.pipedrive.com/…``, or the URL of a
-    Pipedrive-compatible server (``http://127.0.0.1:8765``; no company domain). Raises
-    ``ValueError`` with a message saying what to type."""
-    text = text.strip()
-    if "://" in text:
-        parts = urlsplit(text)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("The server address must start with https:// (or http://) and "
-                             "name a host, e.g. https://acme.pipedrive.com.")
-        host = parts.hostname.lower()
-        origin = f"{parts.scheme}://{parts.netloc}"
-        if host.endswith(".pipedrive.com") and host.count(".") == 2:
-            return origin, host.split(".")[0]
-        return origin, None
-    domain = text.lower().removesuffix(".pipedrive.com")
-    if not _DOMAIN.fullmatch(domain):
-        raise ValueError("Type the company domain: the part before .pipedrive.com in your "
-                         "Pipedrive address (acme for acme.pipedrive.com).")
-    return f"https://{domain}.pipedrive.com", domain
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Whose a token is, from ``/users/me``.
-
-    Attributes:
-        company_name, company_domain: the company the token opens.
-        user_name, user_email: the user it belongs to.
-    """
-
-    company_name: str
-    company_domain: str | None
-    user_name: str
-    user_email: str | None
-
-    @property
-    def user(self) -> str:
-        return f"{self.user_name} <{self.user_email}>" if self.user_email else self.user_name
-
-    def describe(self) -> str:
-        return f"{self.company_name} — {self.user}"
-
-
-async def check_token(base_url: str, token: str | TokenProvider, *,
-                      transport: httpx.AsyncBaseTransport | None = None) -> Identity:
-    """Ask ``GET /api/v1/users/me`` whose ``token`` (an API token or a provider) is. Raises
-    the client's errors (``Unauthorized`` for a refused token, ``InvalidValue`` for a
-    malformed one, ``TransportError`` when the server cannot be reached)."""
-    provider = ApiTokenProvider(token) if isinstance(token, str) else token
-    client = PipedriveClient(ClientConfig(base_url=base_url, transport=transport), provider)
-    client.connect()
-    try:
-        envelope = await client.request("GET", "v1", "/users/me")
-    finally:
-        await client.aclose()
-    data = envelope.data if isinstance(envelope.data, dict) else {}
-    return Identity(company_name=str(data.get("company_name") or "?"),
-                    company_domain=data.get("company_domain"),
-                    user_name=str(data.get("name") or "?"),
-                    user_email=data.get("email"))
-
-
-def with_identity(account: Account, identity: Identity) -> Account:
-    """``account`` with the company domain the check reported, when it had none and its
-    server is Pipedrive's (a compatible server's records do not open on pipedrive.com)."""
-    host = urlsplit(account.base_url).hostname or ""
-    if account.company_domain or not identity.company_domain or \
-            not host.endswith(".pipedrive.com"):
-        return account
-    return replace(account, company_domain=identity.company_domain)

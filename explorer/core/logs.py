@@ -7,7 +7,8 @@ INFO for the app's own loggers (``explorer.*``) and WARNING for libraries; every
 ``api_token=…``, ``Authorization: Bearer …``, ``access_token``/``refresh_token`` values,
 ``client_secret``), whatever logger wrote it. ``LoggingTransport`` wraps the client's httpx
 transport and logs one line per request (method, path without the query string, status,
-milliseconds). ``log_folder()`` is where the files are (Help → Open log folder).
+milliseconds). ``log_uncaught_exceptions()`` sends crashes there too. ``log_folder()`` is
+where the files are (Help → Open log folder).
 
 The folder is ``platformdirs.user_log_dir("pipedrive-explorer")``, or the folder in the
 ``PIPEDRIVE_EXPLORER_LOG_DIR`` environment variable.
@@ -19,8 +20,10 @@ import logging
 import logging.handlers
 import os
 import re
+import sys
 import time
 from pathlib import Path
+from types import TracebackType
 
 import httpx
 import platformdirs
@@ -98,6 +101,20 @@ def setup_logging(folder: Path | None = None, *, level: int = logging.INFO) -> P
     # httpx logs every request URL at INFO; our transport logs the same without the query.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     return path
+
+
+def log_uncaught_exceptions() -> None:
+    """Uncaught exceptions (a crash, an exception escaping a Qt slot) go to the log file as
+    well as to stderr: the report a user sends then holds the traceback (redacted)."""
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        if not issubclass(kind, KeyboardInterrupt):
+            logging.getLogger("explorer.crash").critical("uncaught exception",
+                                                         exc_info=(kind, value, tb))
+        previous(kind, value, tb)
+
+    sys.excepthook = hook
 
 
 class LoggingTransport(httpx.AsyncBaseTransport):

@@ -175,5 +175,14 @@ def write_json(path: Path, data: object) -> None:
 
 
 def save_settings(settings: Settings, folder: Path | None = None) -> None:
+    """Write ``settings`` (atomically) to ``settings.json`` in ``folder``."""
     write_json((folder or config_dir()) / SETTINGS_FILE,
                {"version": SCHEMA_VERSION, **asdict(settings)})
+
+
+def update_settings(folder: Path | None = None, **changes: Any) -> Settings:
+    """Load, change the named settings, save; the new settings. Blocks on disk: call it in
+    a worker thread from the UI (``await asyncio.to_thread(update_settings, …)``)."""
+    settings = replace(load_settings(folder), **changes)
+    save_settings(settings, folder)
+    return settings

@@ -14,10 +14,9 @@ from explorer.core.accounts import (
     Account,
     AccountStore,
     KeychainUnavailable,
-    check_token,
     keychain_available,
-    parse_company,
 )
+from explorer.core.identity import check_token, parse_company
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
 from explorer.sandbox.store import Store
 from tests.conftest import BASE_URL

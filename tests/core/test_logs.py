@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from explorer.core.logs import (
     LoggingTransport,
     RedactingFilter,
     log_folder,
+    log_uncaught_exceptions,
     redact,
     setup_logging,
 )
@@ -95,3 +97,18 @@ def test_the_log_folder_follows_the_environment(tmp_path: Path,
     monkeypatch.setenv(LOG_DIR_ENV, str(tmp_path / "logs"))
     assert log_folder() == tmp_path / "logs"
     assert (tmp_path / "logs").is_dir()
+
+
+def test_an_uncaught_exception_reaches_the_log_without_its_token(
+        log_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    told: list[type[BaseException]] = []
+    monkeypatch.setattr(sys, "excepthook", lambda kind, value, tb: told.append(kind))
+    log_uncaught_exceptions()
+    try:
+        raise RuntimeError(f"request with x-api-token: {SECRET} failed")
+    except RuntimeError as exc:
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+    assert told == [RuntimeError]              # the previous hook still runs
+    text = flushed(log_file)
+    assert "uncaught exception" in text and "RuntimeError" in text
+    assert SECRET not in text

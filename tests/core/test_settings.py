@@ -15,6 +15,7 @@ from explorer.core.settings import (
     config_dir,
     load_settings,
     save_settings,
+    update_settings,
 )
 
 
@@ -63,3 +64,10 @@ def test_the_config_folder_can_be_set_by_environment(tmp_path: Path,
     assert config_dir() == tmp_path / "cfg"
     save_settings(replace(Settings(), demo_size="large"))
     assert load_settings().demo_size == "large"
+
+
+def test_update_changes_only_the_named_settings(tmp_path: Path) -> None:
+    save_settings(replace(Settings(), demo_size="medium"), tmp_path)
+    updated = update_settings(tmp_path, hide_empty_fields=True)
+    assert updated == replace(Settings(), demo_size="medium", hide_empty_fields=True)
+    assert load_settings(tmp_path) == updated

@@ -37,26 +37,20 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.api import OAuthApp, OAuthTokenProvider, TokenSet, sign_in
-from explorer.api.errors import (
-    ApiError,
-    AuthorizationFailed,
-    Blocked,
-    InvalidValue,
-    PipedriveError,
-    RateLimited,
-    TransportError,
-    Unauthorized,
-)
 from explorer.api.oauth import OpenUrl
 from explorer.core.accounts import (
     COLOURS,
     Account,
     AccountStore,
-    Identity,
     KeychainUnavailable,
     SavedAccount,
-    check_token,
     oauth_secret,
+)
+from explorer.core.identity import (
+    TOKEN_HELP,
+    Identity,
+    check_token,
+    describe_check_failure,
     parse_company,
     with_identity,
 )
@@ -68,31 +62,9 @@ OAUTH_UNAVAILABLE = ("Sign-in with Pipedrive (OAuth) is available once an OAuth 
                      "SECRET. None is configured, so add the account with its API token.")
 OAUTH_AVAILABLE = ("Sign in in your browser; Pipedrive asks which company to open and sends "
                    "the app back here.")
-TOKEN_HELP = "Find it in Pipedrive under Settings → Personal preferences → API."
 NO_KEYCHAIN = ("No keychain is available on this system (on Linux: a Secret Service such as "
                "GNOME Keyring or KWallet), so the token cannot be stored safely. You can keep "
                "it for this session only: it stays in memory and is gone when the app quits.")
-
-
-def describe_check_failure(exc: BaseException, base_url: str) -> str:
-    """What to tell the user when a token check failed (never the token)."""
-    if isinstance(exc, AuthorizationFailed):
-        return f"The sign-in did not complete: {exc}"
-    if isinstance(exc, Unauthorized):
-        return f"Pipedrive refused this API token. Copy it again: {TOKEN_HELP}"
-    if isinstance(exc, InvalidValue):
-        return f"{exc} {TOKEN_HELP}"
-    if isinstance(exc, TransportError):
-        return (f"Cannot reach {base_url}. Check the company domain and your internet "
-                "connection, then try again.")
-    if isinstance(exc, Blocked | RateLimited):
-        return f"Pipedrive is holding requests back: {exc}"
-    if isinstance(exc, ApiError):
-        return (f"{base_url} answered with an error ({exc}). Is this the right company "
-                "domain?")
-    if isinstance(exc, PipedriveError):
-        return str(exc)
-    return f"The check failed: {type(exc).__name__}"
 
 
 def _swatch(colour: str, size: int) -> QIcon:
