@@ -24,7 +24,15 @@ from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from explorer.cli import PROG, SMOKE_TIMEOUT_S, build_parser, check_args, cli_account, kind_of
+from explorer.cli import (
+    PROG,
+    SMOKE_TIMEOUT_S,
+    build_parser,
+    check_args,
+    check_display,
+    cli_account,
+    kind_of,
+)
 from explorer.cli import version as version
 
 if TYPE_CHECKING:  # Qt is imported after the demo sandbox has been launched
@@ -47,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     ns = parser.parse_args(args)
     token = check_args(ns)
+    check_display(ns.smoke)
     account = None
     if ns.company or ns.url:
         account = cli_account(ns.company, ns.url)

@@ -134,3 +134,17 @@ def kind_of(base_url: str) -> AccountKind:
     """A loopback server is a sandbox; anything else is taken for a live company."""
     host = urlsplit(base_url).hostname or ""
     return "sandbox" if host in ("127.0.0.1", "localhost", "::1") else "live"
+
+
+def check_display(smoke: bool) -> None:
+    """Linux without a display: ``--smoke`` runs offscreen; anything else stops with one line
+    (Qt would abort with a core dump instead)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    if smoke:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        return
+    fail("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set); run "
+         "it in a desktop session, or set QT_QPA_PLATFORM=offscreen for a headless run")

@@ -199,3 +199,27 @@ def test_sigterm_closes_the_window_and_stops_the_sandbox(tmp_path: Path) -> None
     text = log.read_text()
     assert "window on Demo sandbox closed" in text
     assert "demo sandbox stopped (exit status 0)" in text
+
+
+def headless(tmp_path: Path) -> dict[str, str]:
+    env = app_env(tmp_path)
+    for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        env.pop(name, None)
+    return env
+
+
+def test_without_a_display_the_window_is_refused_with_one_line(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "explorer", "--demo"], capture_output=True,
+                          text=True, timeout=60, env=headless(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.startswith("pipedrive-explorer: error: no display to open the window")
+    assert "QT_QPA_PLATFORM=offscreen" in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+
+
+@pytest.mark.e2e
+def test_smoke_runs_offscreen_without_a_display(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "explorer", "--demo", "--smoke"],
+                          capture_output=True, text=True, timeout=120, env=headless(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert SMOKE.search(done.stdout)
