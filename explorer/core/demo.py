@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -57,15 +57,23 @@ def sandbox_command(args: Sequence[str]) -> list[str]:
     return [sys.executable, "-m", "explorer", "sandbox", *args]
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Linux: the kernel sends the child SIGTERM when the parent dies, even by SIGKILL."""
+def _death_signal() -> Callable[[], None] | None:
+    """Linux: a function for the child (between fork and exec) asking the kernel to send it
+    SIGTERM when the parent dies, even by SIGKILL. libc is loaded here, in the parent: the
+    child of a threaded process must not load libraries between fork and exec."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
         import ctypes
 
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
-    except Exception:   # best effort: atexit still covers the normal exits
-        pass
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):   # best effort: atexit still covers normal exits
+        return None
+
+    def set_death_signal() -> None:  # pragma: no cover - runs in the child
+        prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+
+    return set_death_signal
 
 
 class DemoSandbox:
@@ -103,7 +111,7 @@ class DemoSandbox:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, bufsize=1,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+            preexec_fn=_death_signal())
         return cls(process)
 
     def _read_stdout(self) -> None:
