@@ -46,6 +46,8 @@ log = logging.getLogger("explorer.app")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``pipedrive-explorer`` command; returns the exit status (usage errors exit 2
+    through ``SystemExit``)."""
     started = time.perf_counter()
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "sandbox":
@@ -81,7 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 class _GuiPlan:
-    """What ``main`` decided, for the GUI part."""
+    """What ``main`` decided, for the GUI part (a plain class, not a dataclass: no repr that
+    would show the token)."""
 
     def __init__(self, account: Account | None, token: str | None, demo: DemoSandbox | None,
                  smoke: bool, started: float) -> None:
@@ -96,6 +99,7 @@ _demos: list[DemoSandbox] = []
 _stores: list[AccountStore] = []
 """The process's account store (session-only accounts live in it)."""
 _stop_signals: list[int] = []
+"""Signals (SIGINT, SIGTERM) that asked the app to stop; the exit status is 128 + the first."""
 
 
 def _spawn(coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
