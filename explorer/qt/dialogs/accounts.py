@@ -67,6 +67,9 @@ NO_KEYCHAIN = ("No keychain is available on this system (on Linux: a Secret Serv
                "it for this session only: it stays in memory and is gone when the app quits.")
 
 
+COLOUR_NAMES = ("Blue", "Purple", "Green", "Amber", "Red", "Azure", "Grey")
+
+
 def _swatch(colour: str, size: int) -> QIcon:
     pixmap = QPixmap(size, size)
     pixmap.fill(QColor(colour))
@@ -112,6 +115,8 @@ class AccountsDialog(QDialog):
         self.runner = TaskRunner(self)
         self.finished.connect(self._cancel_tasks)
         self._build()
+        # Wide enough for the messages at any font size (no pixel sizes: 200 % scaling).
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 72)
         self.oauth_button.setEnabled(oauth_app is not None)
         self.oauth_button.setToolTip(OAUTH_AVAILABLE if oauth_app else OAUTH_UNAVAILABLE)
         self._keychain = store.keychain_available()
@@ -126,6 +131,7 @@ class AccountsDialog(QDialog):
         layout = QVBoxLayout(self)
         self.account_list = QListWidget(self)
         self.account_list.setObjectName("accountList")
+        self.account_list.setMaximumHeight(self.fontMetrics().lineSpacing() * 10)
         self.account_list.itemDoubleClicked.connect(lambda _item: self.open_selected())
         self.account_list.currentRowChanged.connect(lambda _row: self._update_buttons())
         layout.addWidget(QLabel("Saved accounts:", self))
@@ -142,53 +148,59 @@ class AccountsDialog(QDialog):
 
         group = QGroupBox("Add an account", self)
         group.setObjectName("addAccountGroup")
-        form = QFormLayout(group)
+        # Wrapped labels go in the box layout, not in a form row: QFormLayout does not give a
+        # spanning row the height its wrapped text needs.
+        box = QVBoxLayout(group)
+        form = QFormLayout()
+        box.addLayout(form)
         self.company_edit = self._edit("companyEdit", "acme (for acme.pipedrive.com)")
         self.token_edit = self._edit("tokenEdit", "API token")
         self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.token_edit.setToolTip(TOKEN_HELP)
-        form.addRow("Company &domain:", self.company_edit)
-        form.addRow("API &token:", self.token_edit)
+        self._row(form, "Company &domain:", self.company_edit)
+        self._row(form, "API &token:", self.token_edit)
         check_row = QHBoxLayout()
         self.check_button = self._button("checkButton", "&Check", self.check, check_row)
         self.oauth_button = self._button("oauthButton", "Sign in with &Pipedrive…",
                                          self.sign_in, check_row)
         check_row.addStretch(1)
-        form.addRow(check_row)
+        box.addLayout(check_row)
         self.identity_label = QLabel(self)
         self.identity_label.setObjectName("identityLabel")
         self.identity_label.setWordWrap(True)
         self.identity_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form.addRow(self.identity_label)
+        box.addWidget(self.identity_label)
+        form = QFormLayout()
+        box.addLayout(form)
         self.name_edit = self._edit("accountNameEdit", "what to call it")
-        form.addRow("&Name:", self.name_edit)
+        self._row(form, "&Name:", self.name_edit)
         self.colour_combo = QComboBox(self)
         self.colour_combo.setObjectName("colourCombo")
         size = self.fontMetrics().height()
-        for colour in COLOURS:
-            self.colour_combo.addItem(_swatch(colour, size), colour, colour)
-        form.addRow("C&olour:", self.colour_combo)
+        for colour, name in zip(COLOURS, COLOUR_NAMES, strict=True):
+            self.colour_combo.addItem(_swatch(colour, size), name, colour)
+        self._row(form, "C&olour:", self.colour_combo)
         self.kind_combo = QComboBox(self)
         self.kind_combo.setObjectName("kindCombo")
         self.kind_combo.addItem("Live company", "live")
         self.kind_combo.addItem("Sandbox (safe to break)", "sandbox")
-        form.addRow("&Kind:", self.kind_combo)
+        self._row(form, "&Kind:", self.kind_combo)
         self.keychain_label = QLabel(NO_KEYCHAIN, self)
         self.keychain_label.setObjectName("keychainLabel")
         self.keychain_label.setWordWrap(True)
-        form.addRow(self.keychain_label)
+        box.addWidget(self.keychain_label)
         self.session_only_check = QCheckBox("Keep the token for this &session only", self)
         self.session_only_check.setObjectName("sessionOnlyCheck")
-        form.addRow(self.session_only_check)
+        box.addWidget(self.session_only_check)
         save_row = QHBoxLayout()
         save_row.addStretch(1)
         self.save_button = self._button("saveAccountButton", "&Save account", self.save,
                                         save_row)
-        form.addRow(save_row)
+        box.addLayout(save_row)
         self.message_label = QLabel(self)
         self.message_label.setObjectName("accountMessage")
         self.message_label.setWordWrap(True)
-        form.addRow(self.message_label)
+        box.addWidget(self.message_label)
         layout.addWidget(group)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
@@ -198,6 +210,13 @@ class AccountsDialog(QDialog):
         for edit in (self.company_edit, self.token_edit):
             edit.textChanged.connect(self._inputs_changed)
         self.session_only_check.toggled.connect(lambda _on: self._update_buttons())
+
+    def _row(self, form: QFormLayout, text: str, field: QWidget) -> None:
+        # The two forms share one label width, so their fields line up.
+        label = QLabel(text, self)
+        label.setBuddy(field)
+        label.setMinimumWidth(self.fontMetrics().horizontalAdvance("Company domain:  "))
+        form.addRow(label, field)
 
     def _button(self, name: str, text: str, slot: object, row: QHBoxLayout) -> QPushButton:
         button = QPushButton(text, self)
