@@ -324,7 +324,13 @@ async def _choose_and_open(parent: MainWindow | None) -> MainWindow | None:
     entry, secret = choice
     if not entry.session_only:
         await asyncio.to_thread(save_settings, replace(settings, last_account_id=entry.id))
-    return open_saved(entry, secret)
+    try:
+        return open_saved(entry, secret)
+    except ValueError as exc:   # OAuth tokens the keychain no longer holds in a usable form
+        print(f"{PROG}: error: cannot open {entry.account.name}: {exc}", file=sys.stderr,
+              flush=True)  # noqa: T201
+        log.error("cannot open %s: %s", entry.account.name, exc)
+        return None
 
 
 def open_saved(entry: SavedAccount, secret: str) -> MainWindow:

@@ -18,7 +18,7 @@ from pytestqt.qtbot import QtBot
 
 import explorer.app as app_module
 from explorer.api import OAuthApp
-from explorer.core.accounts import KEYRING_SERVICE, AccountStore, tokens_from_secret
+from explorer.core.accounts import KEYRING_SERVICE, Account, AccountStore, tokens_from_secret
 from explorer.core.demo import DemoEndpoint, DemoSandbox
 from explorer.core.settings import OAUTH_ENV, oauth_app_from_env
 from explorer.qt.dialogs.accounts import AccountsDialog
@@ -131,3 +131,19 @@ async def test_without_an_oauth_app_the_button_says_when_it_is_available(
     qtbot.addWidget(dialog)
     assert not dialog.oauth_button.isEnabled()
     assert "PIPEDRIVE_EXPLORER_OAUTH_CLIENT_ID" in dialog.oauth_button.toolTip()
+
+
+async def test_an_oauth_account_without_an_oauth_app_says_what_to_set(
+        qtbot: QtBot, tmp_path: Path) -> None:
+    keys = MemoryKeyring()
+    store = AccountStore(tmp_path, keys)
+    entry = store.add(Account(name="Signed in", base_url="https://acme.pipedrive.com"),
+                      '{"access_token": "a", "refresh_token": "r"}', auth="oauth")
+    dialog = AccountsDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.select(entry.id)
+    dialog.open_button.click()
+    await until(lambda: dialog.message_label.text())
+    assert "Signed in signs in with Pipedrive (OAuth)" in dialog.message_label.text()
+    assert "PIPEDRIVE_EXPLORER_OAUTH_CLIENT_ID" in dialog.message_label.text()
+    assert dialog.chosen is None

@@ -276,12 +276,19 @@ class AccountsDialog(QDialog):
                               key="open", report=False)
 
     async def _open(self, account_id: str) -> None:
+        entry = self.store.get(account_id)
+        if entry is not None and entry.auth == "oauth" and self.oauth_app is None:
+            self._say(f"{entry.account.name} signs in with Pipedrive (OAuth), and no OAuth "
+                      "app is configured now. Set PIPEDRIVE_EXPLORER_OAUTH_CLIENT_ID and "
+                      "PIPEDRIVE_EXPLORER_OAUTH_CLIENT_SECRET (from Pipedrive's Developer Hub) "
+                      "to open it, or add it again with an API token.")
+            return
         token = await asyncio.to_thread(self.store.token, account_id)
         if not token:
             self._say("The keychain has no token for this account (removed, or the keychain "
                       "is locked). Add the account again with its API token.")
             return
-        self.chosen = self.store.get(account_id)
+        self.chosen = entry
         self.chosen_token = token
         self.accept()
 
