@@ -327,9 +327,7 @@ async def _choose_and_open(parent: MainWindow | None) -> MainWindow | None:
     try:
         return open_saved(entry, secret)
     except ValueError as exc:   # OAuth tokens the keychain no longer holds in a usable form
-        print(f"{PROG}: error: cannot open {entry.account.name}: {exc}", file=sys.stderr,
-              flush=True)  # noqa: T201
-        log.error("cannot open %s: %s", entry.account.name, exc)
+        _say(f"error: cannot open {entry.account.name}: {exc}")
         return None
 
 
@@ -413,8 +411,9 @@ async def _smoke(window: MainWindow, started: float) -> int:
 
 
 def _say(message: str) -> None:
+    """One line on stderr (and in the log) for whoever started the app from a terminal."""
     print(f"{PROG}: {message}", file=sys.stderr, flush=True)  # noqa: T201
-    log.error("smoke: %s", message)
+    log.error("%s", message)
 
 
 if __name__ == "__main__":
