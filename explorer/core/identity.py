@@ -2,8 +2,9 @@
 account is saved, and what to tell the user when the check fails.
 
 ``parse_company`` turns what the user typed (a company domain, a Pipedrive address or the URL
-of a compatible server) into the API origin; ``check_token`` asks the server; ``Identity``
-is the answer; ``describe_check_failure`` the message for a failure (never the token).
+of a compatible server) into the API origin; ``check_token`` asks the server (with an API
+token or a provider); ``sign_in_and_check`` runs the OAuth sign-in first; ``Identity`` is the
+answer; ``describe_check_failure`` the message for a failure (never the token).
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from explorer.api import ApiTokenProvider, ClientConfig, PipedriveClient, TokenProvider
+from explorer.api import (
+    ApiTokenProvider,
+    ClientConfig,
+    OAuthApp,
+    OAuthTokenProvider,
+    PipedriveClient,
+    TokenProvider,
+    TokenSet,
+    sign_in,
+)
 from explorer.api.errors import (
     ApiError,
     AuthorizationFailed,
@@ -25,6 +35,7 @@ from explorer.api.errors import (
     TransportError,
     Unauthorized,
 )
+from explorer.api.oauth import OpenUrl
 from explorer.core.accounts import Account
 
 TOKEN_HELP = "Find it in Pipedrive under Settings → Personal preferences → API."
@@ -93,6 +104,22 @@ async def check_token(base_url: str, token: str | TokenProvider, *,
                     company_domain=data.get("company_domain"),
                     user_name=str(data.get("name") or "?"),
                     user_email=data.get("email"))
+
+
+async def sign_in_and_check(app: OAuthApp, open_url: OpenUrl, *,
+                            transport: httpx.AsyncBaseTransport | None = None,
+                            ) -> tuple[TokenSet, Identity]:
+    """Sign in with Pipedrive in the browser (OAuth), then ask whose account it opened. The
+    tokens are the newest: a refresh during the check rotates them."""
+    tokens = await sign_in(app, open_url)
+    kept = [tokens]
+
+    async def rotated(new: TokenSet) -> None:
+        kept[0] = new
+
+    provider = OAuthTokenProvider(app, tokens, on_tokens=rotated)
+    identity = await check_token(tokens.api_domain, provider, transport=transport)
+    return kept[0], identity
 
 
 def with_identity(account: Account, identity: Identity) -> Account:

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.api import OAuthApp, OAuthTokenProvider, TokenSet, sign_in
+from explorer.api import OAuthApp, TokenSet
 from explorer.api.oauth import OpenUrl
 from explorer.core.accounts import (
     COLOURS,
@@ -52,6 +52,7 @@ from explorer.core.identity import (
     check_token,
     describe_check_failure,
     parse_company,
+    sign_in_and_check,
     with_identity,
 )
 from explorer.qt.asyncqt import TaskRunner
@@ -409,21 +410,14 @@ class AccountsDialog(QDialog):
 
     async def _sign_in(self, app: OAuthApp) -> None:
         try:
-            tokens = await sign_in(app, self._open_url)
-            kept = [tokens]
-
-            async def rotated(new: TokenSet) -> None:   # a refresh during the check
-                kept[0] = new
-
-            provider = OAuthTokenProvider(app, tokens, on_tokens=rotated)
-            identity = await check_token(tokens.api_domain, provider,
-                                         transport=self._transport)
+            tokens, identity = await sign_in_and_check(app, self._open_url,
+                                                       transport=self._transport)
         except Exception as exc:   # every failure becomes a message
             self._say(describe_check_failure(exc, app.oauth_url))
         else:
             self.company_edit.clear()
             self.token_edit.clear()
-            self.identity, self._oauth_tokens = identity, kept[0]
+            self.identity, self._oauth_tokens = identity, tokens
             self.identity_label.setText(f"Signed in to {identity.company_name} as "
                                         f"{identity.user}.")
             if not self.name_edit.text().strip():
