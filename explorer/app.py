@@ -361,6 +361,8 @@ async def choose_account(store: AccountStore, parent: Any = None) -> Any:
     from explorer.qt.asyncqt import ask
     from explorer.qt.dialogs.accounts import AccountsDialog
 
+    # keyring picks its backend on first use (a D-Bus probe on Linux): not on the UI thread.
+    await asyncio.to_thread(store.keychain_available)
     dialog = AccountsDialog(store, parent, oauth_app=oauth_app_from_env())
     await ask(dialog)
     dialog.deleteLater()
