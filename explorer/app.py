@@ -1,34 +1,421 @@
-"""Composition root and the ``pipedrive-explorer`` entry point."""
+"""Composition root: the ``pipedrive-explorer`` entry point, windows and the demo sandbox.
+
+``main(argv)`` parses the command line (``explorer.cli``), starts the demo sandbox child
+first when asked (``--demo``: it generates its data while Qt is imported), sets up the log
+file, builds the ``QApplication`` and a qasync loop and opens the window on one account:
+
+- ``--demo``: the embedded sandbox (``explorer.core.demo``), stopped when the window closes;
+- ``--company DOMAIN`` / ``--url URL`` with ``--token-env VAR``: that account, nothing stored;
+- no options: the last account (``Settings.last_account_id``), or the account manager.
+
+``open_window(base_url, token)`` is the automation seam (tests and scripts on the qasync
+loop); ``window_closed(window)`` resolves once a window's tasks and session have ended.
+``pipedrive-explorer sandbox …`` runs the sandbox server (``explorer.sandbox.server``).
+"""
 
 from __future__ import annotations
 
-import argparse
+import asyncio
+import logging
+import signal
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from explorer.cli import (
+    PROG,
+    SMOKE_TIMEOUT_S,
+    build_parser,
+    check_args,
+    check_display,
+    cli_account,
+    kind_of,
+)
+from explorer.cli import version as version
+
+if TYPE_CHECKING:  # Qt is imported after the demo sandbox has been launched
+    from explorer.api import TokenProvider, TokenSet
+    from explorer.core.accounts import Account, AccountStore, SavedAccount
+    from explorer.core.demo import DemoSandbox
+    from explorer.qt.main_window import MainWindow
+
+DEMO_COLOUR = "#8250df"
+log = logging.getLogger("explorer.app")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``pipedrive-explorer`` command; returns the exit status (usage errors exit 2
+    through ``SystemExit``)."""
+    started = time.perf_counter()
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "sandbox":
         from explorer.sandbox.server import run
 
         return run(args[1:])
-    parser = argparse.ArgumentParser(
-        prog="pipedrive-explorer",
-        description="Browse, search and safely bulk-edit a Pipedrive account. "
-        "'pipedrive-explorer sandbox --help' shows the sandbox server's options.",
-    )
-    parser.add_argument("--demo", action="store_true",
-                        help="run on the built-in sandbox with demo data (no account needed)")
-    parsed, rest = parser.parse_known_args(args)
-    if parsed.demo:
-        # The main window arrives with a later release; until then --demo serves the sandbox
-        # so the demo data can be explored with any HTTP client.
-        from explorer.sandbox.server import run
+    parser = build_parser()
+    ns = parser.parse_args(args)
+    token = check_args(ns)
+    check_display(ns.smoke)
+    account = None
+    if ns.company or ns.url:
+        account = cli_account(ns.company, ns.url)
+    demo = None
+    if ns.demo:
+        from explorer.core.demo import DemoSandbox
 
-        return run(rest)
-    parser.print_help()
-    return 2
+        # First, before Qt's imports: the child generates its data meanwhile.
+        demo = DemoSandbox.start(size=ns.demo_size, db=ns.demo_db)
+    from explorer.core.logs import log_uncaught_exceptions, setup_logging
+
+    setup_logging()
+    log_uncaught_exceptions()
+    log.info("pipedrive-explorer %s starting", version())
+    try:
+        return _run_gui(_GuiPlan(account, token, demo, ns.smoke, started))
+    finally:
+        if demo is not None:
+            demo.stop()   # already stopped after the window closed, unless it crashed
+
+
+# ---------------------------------------------------------------------- windows
+
+
+class _GuiPlan:
+    """What ``main`` decided, for the GUI part (a plain class, not a dataclass: no repr that
+    would show the token)."""
+
+    def __init__(self, account: Account | None, token: str | None, demo: DemoSandbox | None,
+                 smoke: bool, started: float) -> None:
+        self.account, self.token, self.demo = account, token, demo
+        self.smoke, self.started = smoke, started
+
+
+_open_windows: dict[Any, asyncio.Future[None]] = {}
+_background: set[asyncio.Future[Any]] = set()
+_demos: list[DemoSandbox] = []
+"""Demo sandboxes started in this process; stopped once the last window has closed."""
+_stores: list[AccountStore] = []
+"""The process's account store (session-only accounts live in it)."""
+_stop_signals: list[int] = []
+"""Signals (SIGINT, SIGTERM) that asked the app to stop; the exit status is 128 + the first."""
+
+
+def _spawn(coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
+    """Run ``coro`` on the loop, referenced until it ends (the composition root's own work:
+    shutting a window's session down after its runner is gone)."""
+    task = asyncio.ensure_future(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return task
+
+
+def open_account(account: Account, token: str | TokenProvider) -> MainWindow:
+    """Show a main window on ``account`` with ``token`` (an API token or a provider), called
+    on the qasync loop with a ``QApplication``. Returns at once; Deals start loading."""
+    from explorer.api.config import ClientConfig, default_transport
+    from explorer.core.logs import LoggingTransport
+    from explorer.core.session import Session
+    from explorer.qt.asyncqt import TaskRunner
+    from explorer.qt.main_window import MainWindow
+
+    transport = LoggingTransport(default_transport(ClientConfig(account.base_url).max_in_flight))
+    session = Session.connect(account, token, transport=transport)
+    runner = TaskRunner()
+    window = MainWindow(session, runner)
+    closed: asyncio.Future[None] = asyncio.get_event_loop().create_future()
+    _open_windows[window] = closed
+
+    async def shut_down() -> None:
+        try:
+            await runner.shutdown()
+            await session.close()
+        finally:
+            _open_windows.pop(window, None)
+            # A closed window is gone for good (switching accounts opens a new one); its
+            # runner stays usable as ``window.runner`` (shut down) for whoever holds it.
+            window.deleteLater()
+            if not closed.done():
+                closed.set_result(None)
+            log.info("window on %s closed", account.name)
+
+    def on_closed() -> None:
+        if window in _open_windows and not getattr(window, "_shutting_down", False):
+            window._shutting_down = True  # type: ignore[attr-defined]
+            _spawn(shut_down())
+
+    window.closed.connect(on_closed)
+    # File → Accounts… once the window offers it (a Signal() named accounts_requested).
+    requested = getattr(window, "accounts_requested", None)
+    if requested is not None:
+        requested.connect(lambda *_: _spawn(switch_account(window)))
+    log.info("opening %s (%s)", account.name, account.kind)
+    window.show()
+    window.start()
+    return window
+
+
+def open_window(base_url: str, token: str) -> MainWindow:
+    """The automation seam: a main window on the server at ``base_url`` with the API token
+    ``token``: no keychain, no account file. Call it on the qasync loop with a
+    ``QApplication``; it returns at once (Deals load in the background). Closing the window
+    shuts its tasks and session down (``await window_closed(window)``)."""
+    from explorer.core.accounts import Account
+
+    host = urlsplit(base_url).netloc or base_url
+    return open_account(Account(name=host, base_url=base_url.rstrip("/"),
+                                kind=kind_of(base_url)), token)
+
+
+def window_closed(window: MainWindow) -> asyncio.Future[None]:
+    """Resolves once ``window`` was closed and its tasks and session have ended."""
+    future = _open_windows.get(window)
+    if future is None:
+        done: asyncio.Future[None] = asyncio.get_event_loop().create_future()
+        done.set_result(None)
+        return done
+    return future
+
+
+async def _all_closed() -> None:
+    while _open_windows:
+        await asyncio.wait(set(_open_windows.values()))
+
+
+# ---------------------------------------------------------------------- running
+
+
+def _run_gui(plan: _GuiPlan) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.qt.asyncqt import new_loop
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else PROG])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Pipedrive Explorer")
+    app.setOrganizationName("pipedrive-explorer")
+    app.setApplicationVersion(version())
+    app.setQuitOnLastWindowClosed(False)   # the loop ends once sessions are closed
+    loop = new_loop(app)
+    previous = {sig: signal.signal(sig, lambda signum, _frame: loop.call_soon_threadsafe(
+        _interrupt, signum)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return loop.run_until_complete(_gui_main(plan))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        loop.close()
+
+
+def _interrupt(signum: int) -> None:
+    """Ctrl-C or SIGTERM: close every window (sessions end, the sandbox stops), then exit."""
+    log.info("stopping on signal %d", signum)
+    _stop_signals.append(signum)
+    for window in list(_open_windows):
+        window.close()
+
+
+def _heartbeat(loop: asyncio.AbstractEventLoop, ticks: list[asyncio.TimerHandle]) -> None:
+    # Python signal handlers run only when the interpreter runs: while Qt idles in C++ a
+    # Ctrl-C would wait for the next event. A tick a quarter second keeps it prompt.
+    ticks[:] = [loop.call_later(0.25, _heartbeat, loop, ticks)]
+
+
+async def _gui_main(plan: _GuiPlan) -> int:
+    if plan.demo is not None:
+        _demos.append(plan.demo)
+    ticks: list[asyncio.TimerHandle] = []
+    _heartbeat(asyncio.get_event_loop(), ticks)
+    try:
+        if plan.demo is not None:
+            window = await _open_demo(plan.demo)
+        elif plan.account is not None and plan.token is not None:
+            window = open_account(plan.account, plan.token)
+        else:
+            window = await open_start_window()
+        if _stop_signals:
+            if window is not None:
+                window.close()
+            await _all_closed()
+            return 128 + _stop_signals[0]
+        if window is None:
+            return 2 if _demos else 0
+        code = await _smoke(window, plan.started) if plan.smoke else 0
+        await _all_closed()
+        return 128 + _stop_signals[0] if _stop_signals else code
+    finally:
+        for tick in ticks:
+            tick.cancel()
+        for demo in list(_demos):
+            await asyncio.to_thread(demo.stop)   # off the UI thread: it waits for the child
+            _demos.remove(demo)
+
+
+async def _open_demo(demo: DemoSandbox) -> MainWindow | None:
+    from explorer.core.accounts import Account
+    from explorer.core.demo import DemoFailed
+
+    try:
+        endpoint = await asyncio.to_thread(demo.wait_ready)
+    except DemoFailed as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)  # noqa: T201
+        log.error("%s", exc)
+        return None
+    account = Account(name="Demo sandbox", base_url=endpoint.base_url, kind="sandbox",
+                      colour=DEMO_COLOUR)
+    return open_account(account, endpoint.token)
+
+
+def account_store() -> AccountStore:
+    """The process's account store (one, so session-only accounts are seen everywhere)."""
+    from explorer.core.accounts import AccountStore
+
+    if not _stores:
+        _stores.append(AccountStore())
+    return _stores[0]
+
+
+async def open_start_window() -> MainWindow | None:
+    """``pipedrive-explorer`` without options: the last account, or the account manager
+    when there is none (or its token is gone). None when the manager was closed, or the
+    demo it asked for did not start."""
+    from explorer.core.settings import load_settings
+
+    settings = await asyncio.to_thread(load_settings)
+    store = account_store()
+    last = store.get(settings.last_account_id) if settings.last_account_id else None
+    if last is not None:
+        secret = await asyncio.to_thread(store.token, last.id)
+        if secret:
+            try:
+                return open_saved(last, secret)
+            except ValueError as exc:
+                log.warning("cannot open the last account (%s); asking", exc)
+        else:
+            log.warning("no token for the last account in the keychain; asking")
+    return await _choose_and_open(None)
+
+
+async def switch_account(window: MainWindow) -> MainWindow | None:
+    """File → Accounts…: the account manager over ``window``; the account (or demo) chosen
+    opens in a new window, and ``window`` closes once it shows. None: nothing was chosen."""
+    opened = await _choose_and_open(window)
+    if opened is not None and opened is not window:
+        window.close()
+    return opened
+
+
+async def _choose_and_open(parent: MainWindow | None) -> MainWindow | None:
+    from dataclasses import replace
+
+    from explorer.core.settings import load_settings, save_settings
+
+    choice = await choose_account(account_store(), parent)
+    if choice is None:
+        return None
+    settings = await asyncio.to_thread(load_settings)
+    if choice == "demo":
+        from explorer.core.demo import DemoSandbox
+
+        demo = DemoSandbox.start(size=settings.demo_size)
+        _demos.append(demo)
+        return await _open_demo(demo)
+    entry, secret = choice
+    if not entry.session_only:
+        await asyncio.to_thread(save_settings, replace(settings, last_account_id=entry.id))
+    try:
+        return open_saved(entry, secret)
+    except ValueError as exc:   # OAuth tokens the keychain no longer holds in a usable form
+        _say(f"error: cannot open {entry.account.name}: {exc}")
+        return None
+
+
+def open_saved(entry: SavedAccount, secret: str) -> MainWindow:
+    """A window on a saved account: its API token, or its OAuth tokens (kept fresh; each
+    rotation goes back to the keychain). ``ValueError`` for an OAuth account when no OAuth
+    app is configured or its tokens are unreadable."""
+    if entry.auth != "oauth":
+        return open_account(entry.account, secret)
+    from explorer.api import OAuthTokenProvider
+    from explorer.core.accounts import oauth_secret, tokens_from_secret
+    from explorer.core.settings import oauth_app_from_env
+
+    app = oauth_app_from_env()
+    if app is None:
+        raise ValueError(f"{entry.account.name} signs in with OAuth, and no OAuth app is "
+                         "configured")
+    store = account_store()
+
+    def keep(tokens: TokenSet) -> None:   # keyring blocks: the provider runs it in a thread
+        store.store_secret(entry.id, oauth_secret(tokens))
+
+    provider = OAuthTokenProvider(app, tokens_from_secret(secret), on_tokens=keep)
+    return open_account(entry.account, provider)
+
+
+async def choose_account(store: AccountStore, parent: Any = None) -> Any:
+    """Show the account manager; ``(SavedAccount, token)`` for the chosen account, ``"demo"``
+    for "Try the demo", None when closed."""
+    from explorer.core.settings import oauth_app_from_env
+    from explorer.qt.asyncqt import ask
+    from explorer.qt.dialogs.accounts import AccountsDialog
+
+    # keyring picks its backend on first use (a D-Bus probe on Linux): not on the UI thread.
+    await asyncio.to_thread(store.keychain_available)
+    dialog = AccountsDialog(store, parent, oauth_app=oauth_app_from_env())
+    await ask(dialog)
+    dialog.deleteLater()
+    if dialog.demo_chosen:
+        return "demo"
+    if dialog.chosen is None or dialog.chosen_token is None:
+        return None
+    return dialog.chosen, dialog.chosen_token
+
+
+async def _smoke(window: MainWindow, started: float) -> int:
+    rows: asyncio.Future[int] = asyncio.get_event_loop().create_future()
+
+    def got(count: int) -> None:
+        if not rows.done():
+            rows.set_result(count)
+
+    def failed(name: str, exc: object, retry: object) -> None:
+        if not rows.done():
+            rows.set_exception(RuntimeError(f"{name}: {exc}"))
+
+    def closed() -> None:
+        if not rows.done():
+            rows.set_exception(RuntimeError("the window was closed"))
+
+    window.first_rows.connect(got)
+    window.runner.failed.connect(failed)
+    window.closed.connect(closed)
+    code = 0
+    try:
+        count = await asyncio.wait_for(rows, SMOKE_TIMEOUT_S)
+    except TimeoutError:
+        _say(f"no rows within {SMOKE_TIMEOUT_S:g} s")
+        code = 1
+    except RuntimeError as exc:
+        _say(f"the first page failed: {exc}")
+        code = 1
+    else:
+        elapsed = time.perf_counter() - started
+        if count <= 0:
+            _say("the first page of the default view was empty")
+            code = 1
+        print(f"first_rows={count} time_to_first_rows_s={elapsed:.2f}", flush=True)  # noqa: T201
+        log.info("smoke: %d rows after %.2f s", count, elapsed)
+    window.close()
+    await window_closed(window)
+    return code
+
+
+def _say(message: str) -> None:
+    """One line on stderr (and in the log) for whoever started the app from a terminal."""
+    print(f"{PROG}: {message}", file=sys.stderr, flush=True)  # noqa: T201
+    log.error("%s", message)
 
 
 if __name__ == "__main__":
