@@ -49,9 +49,11 @@ log = logging.getLogger(__name__)
 
 FIRST_PAGE = 50  # the first screen: small, so rows show fast
 PAGE = 500  # later pages: Pipedrive's maximum
+CHUNK = 100  # rows added to the table at a time
 Index = QModelIndex | QPersistentModelIndex
 _NO_INDEX = QModelIndex()
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+TEXT_CACHE = 20_000  # cell texts kept (a few screens); cleared whenever names or rows change
 
 
 class TableRole(IntEnum):
@@ -63,6 +65,11 @@ class TableRole(IntEnum):
     RawValueRole = Qt.ItemDataRole.UserRole + 4  # the cell's API value
     FieldRole = Qt.ItemDataRole.UserRole + 5  # the column's Field (also in headerData)
     SortableRole = Qt.ItemDataRole.UserRole + 6  # headerData: the API sorts by this column
+
+
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
+_ROLES = frozenset({_DISPLAY, _ALIGN, int(Qt.ItemDataRole.ToolTipRole), *map(int, TableRole)})
 
 
 class RowState(IntEnum):
@@ -109,6 +116,8 @@ class RecordTableModel(QAbstractTableModel):
         self._started = False  # the first page arrived (else retry reloads from the start)
         self._tail: RowState | None = None
         self._tail_text = ""
+        self._texts: dict[tuple[int, int], str] = {}  # (row, column) → cell text
+        self._align: list[Any] = []  # per column: the text alignment (None: the default)
 
     # ------------------------------------------------------------------ public API
 
@@ -139,6 +148,7 @@ class RecordTableModel(QAbstractTableModel):
         elif column_keys is not None and self.fields:
             self.columns = ordered(self.fields, column_keys) or self.columns
         self._tail, self._tail_text = RowState.LOADING, "Loading…"
+        self._reset_caches()
         self.endResetModel()
         self.columns_changed.emit()
         self.tail_changed.emit()
@@ -156,6 +166,7 @@ class RecordTableModel(QAbstractTableModel):
         self.beginResetModel()
         self.columns = list(fields)
         self._wanted_keys = [f.key for f in fields]
+        self._reset_caches()
         self.endResetModel()
         self.columns_changed.emit()
         self.tail_changed.emit()
@@ -202,21 +213,26 @@ class RecordTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.columns)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # Called for every role of every visible cell on each paint: the roles this model
+        # does not answer leave first, and cell texts come from a cache.
+        if role not in _ROLES:
             return None
         row, column = index.row(), index.column()
+        if row < 0:
+            return None  # an invalid index
         if row >= len(self._store):
             return self._tail_data(column, role)
+        if role == _DISPLAY:
+            key = (row, column)
+            text = self._texts.get(key)
+            if text is None:
+                if len(self._texts) > TEXT_CACHE:
+                    self._texts.clear()
+                text = self._texts[key] = self._cell_text(row, self.columns[column])
+            return text
+        if role == _ALIGN:
+            return self._align[column]
         field = self.columns[column]
-        if role == Qt.ItemDataRole.DisplayRole:
-            record = self._store.view(row)
-            if field.key == "id":
-                value = record.get("id")
-                return "" if value is None else str(value)
-            return cell_text(self._session.names, field, record)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            numeric = field.type in NUMERIC_TYPES and field.key not in ID_KEYS
-            return _RIGHT if numeric else None
         if role == TableRole.RecordIdRole:
             return self._store.ids[row]
         if role == TableRole.RecordRole:
@@ -229,6 +245,13 @@ class RecordTableModel(QAbstractTableModel):
         if role == TableRole.FieldRole:
             return field
         return None
+
+    def _cell_text(self, row: int, field: Field) -> str:
+        record = self._store.view(row)
+        if field.key == "id":
+            value = record.get("id")
+            return "" if value is None else str(value)
+        return cell_text(self._session.names, field, record)
 
     def _tail_data(self, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
@@ -328,6 +351,7 @@ class RecordTableModel(QAbstractTableModel):
         self._store.extend(page.records)
         self._accept(page)
         self._started = True
+        self._reset_caches()
         self.endResetModel()
         self.columns_changed.emit()
         self.tail_changed.emit()
@@ -352,13 +376,23 @@ class RecordTableModel(QAbstractTableModel):
         if generation != self._generation:
             return
         first = len(self._store)
-        self.beginRemoveRows(_NO_INDEX, first, first)
+        records = page.records
+        for start in range(0, len(records), CHUNK):
+            if start:
+                # Between chunks the loop runs: a repaint or a tick need not wait for the
+                # whole page to be packed.
+                await asyncio.sleep(0)
+                if generation != self._generation:
+                    return
+            chunk = records[start:start + CHUNK]
+            at = len(self._store)  # before the "Loading…" row, which stays until the end
+            self.beginInsertRows(_NO_INDEX, at, at + len(chunk) - 1)
+            self._store.extend(chunk)
+            self.endInsertRows()
+        tail = len(self._store)
+        self.beginRemoveRows(_NO_INDEX, tail, tail)
         self._tail = None
         self.endRemoveRows()
-        if page.records:
-            self.beginInsertRows(_NO_INDEX, first, first + len(page.records) - 1)
-            self._store.extend(page.records)
-            self.endInsertRows()
         self._accept(page)  # only now may a view fetch more
         self.tail_changed.emit()
         self._names(generation, first, page)
@@ -379,6 +413,11 @@ class RecordTableModel(QAbstractTableModel):
                     exc_info=not isinstance(error, PipedriveError | ValueError))
         self._set_tail(RowState.ERROR, f"Could not load {what} — {reason}. Click to retry")
         self.load_failed.emit(self._tail_text)
+
+    def _reset_caches(self) -> None:
+        self._texts.clear()
+        self._align = [_RIGHT if f.type in NUMERIC_TYPES and f.key not in ID_KEYS else None
+                       for f in self.columns]
 
     def _set_tail(self, state: RowState, text: str) -> None:
         row = len(self._store)
@@ -404,6 +443,8 @@ class RecordTableModel(QAbstractTableModel):
                 log.warning("names for %s could not be loaded: %s", view.resource, error)
                 return
             if generation == self._generation and last < len(self._store):
+                for key in [k for k in self._texts if first <= k[0] <= last]:
+                    del self._texts[key]  # names replace #ids
                 self.dataChanged.emit(self.index(first, 0),
                                       self.index(last, len(self.columns) - 1),
                                       [Qt.ItemDataRole.DisplayRole])
