@@ -12,8 +12,10 @@ process (``getrusage``: the high-water mark, so the transient peaks of parsing p
 is read. The RSS before the view was set is printed beside it, with the bytes per row that
 the loaded rows added.
 
-The last line is the figure: ``peak_rss_mb`` (goal ≤ 300 MB) and ``ratio_to_limit`` = peak
-RSS ÷ 300 MB.
+The ``large`` data set lists 83,082 deals that are not archived (the rest of its 100,000 are
+archived), so the RSS that 100,000 rows would take at the measured bytes per row is printed
+too (``projected_100k_mb``). The last line is the figure: ``peak_rss_mb`` (goal ≤ 300 MB)
+and ``ratio_to_limit`` = the larger of the peak and the projection ÷ 300 MB.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import time
 from bench_ui_stall import QApplication, View, large_sandbox, loading, new_loop, open_pane
 
 GOAL_MB = 300.0
+TARGET_ROWS = 100_000
 
 
 def rss_mb() -> float:
@@ -56,10 +59,16 @@ async def run(url: str, token: str) -> str:
         rows = model.loaded_rows()
         now = rss_mb()
         peak = peak_rss_mb()
+        per_row = (now - before) * 1e6 / max(rows, 1)
+        # The large data set lists fewer than 100,000 deals that are not archived: what
+        # 100,000 rows would take at the measured bytes per row is printed beside the peak,
+        # and the ratio is taken on the larger of the two.
+        projected = max(peak, before + per_row * TARGET_ROWS / 1e6)
         print(f"loaded {rows} deals in {elapsed:.1f} s; RSS before {before:.0f} MB, after "
-              f"{now:.0f} MB ({(now - before) * 1e6 / max(rows, 1):.0f} bytes per row), "
-              f"peak {peak:.0f} MB")
-        return f"peak_rss_mb={peak:.0f} rows={rows} ratio_to_limit={peak / GOAL_MB:.2f}"
+              f"{now:.0f} MB ({per_row:.0f} bytes per row), peak {peak:.0f} MB; at "
+              f"{TARGET_ROWS:,} rows {projected:.0f} MB")
+        return (f"peak_rss_mb={peak:.0f} rows={rows} projected_100k_mb={projected:.0f} "
+                f"ratio_to_limit={max(peak, projected) / GOAL_MB:.2f}")
     finally:
         await runner.shutdown()
         await session.close()
