@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine, Sequence
-from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
@@ -43,6 +42,9 @@ from explorer.core.columns import (
 from explorer.core.session import Session
 from explorer.core.views import View
 from explorer.qt.asyncqt import TaskRunner
+from explorer.qt.models.roles import ALIGN, DISPLAY, ROLES, RowState, TableRole
+
+__all__ = ["FIRST_PAGE", "PAGE", "RecordTableModel", "RowState", "TableRole"]
 from explorer.qt.models.row_store import PackedRecord, RowStore
 
 log = logging.getLogger(__name__)
@@ -54,28 +56,6 @@ Index = QModelIndex | QPersistentModelIndex
 _NO_INDEX = QModelIndex()
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 TEXT_CACHE = 20_000  # cell texts kept (a few screens); cleared whenever names or rows change
-
-
-class TableRole(IntEnum):
-    """The model's own data roles."""
-
-    RecordIdRole = Qt.ItemDataRole.UserRole + 1  # the row's record id (None: not a record)
-    RecordRole = Qt.ItemDataRole.UserRole + 2  # the full record (dict) of the row
-    RowStateRole = Qt.ItemDataRole.UserRole + 3  # a RowState
-    RawValueRole = Qt.ItemDataRole.UserRole + 4  # the cell's API value
-    FieldRole = Qt.ItemDataRole.UserRole + 5  # the column's Field (also in headerData)
-    SortableRole = Qt.ItemDataRole.UserRole + 6  # headerData: the API sorts by this column
-
-
-_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
-_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
-_ROLES = frozenset({_DISPLAY, _ALIGN, int(Qt.ItemDataRole.ToolTipRole), *map(int, TableRole)})
-
-
-class RowState(IntEnum):
-    RECORD = 0
-    LOADING = 1
-    ERROR = 2
 
 
 class RecordTableModel(QAbstractTableModel):
@@ -124,10 +104,6 @@ class RecordTableModel(QAbstractTableModel):
     @property
     def view(self) -> View | None:
         return self._view
-
-    @property
-    def generation(self) -> int:
-        return self._generation
 
     def set_view(self, view: View, column_keys: Sequence[str] | None = None) -> None:
         """Show ``view`` from its first page; ``column_keys``: the columns to show once the
@@ -215,14 +191,14 @@ class RecordTableModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         # Called for every role of every visible cell on each paint: the roles this model
         # does not answer leave first, and cell texts come from a cache.
-        if role not in _ROLES:
+        if role not in ROLES:
             return None
         row, column = index.row(), index.column()
         if row < 0:
             return None  # an invalid index
         if row >= len(self._store):
             return self._tail_data(column, role)
-        if role == _DISPLAY:
+        if role == DISPLAY:
             key = (row, column)
             text = self._texts.get(key)
             if text is None:
@@ -230,7 +206,7 @@ class RecordTableModel(QAbstractTableModel):
                     self._texts.clear()
                 text = self._texts[key] = self._cell_text(row, self.columns[column])
             return text
-        if role == _ALIGN:
+        if role == ALIGN:
             return self._align[column]
         field = self.columns[column]
         if role == TableRole.RecordIdRole:
