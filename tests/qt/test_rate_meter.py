@@ -1,0 +1,203 @@
+"""The rate-limit meter against the sandbox with Pipedrive's limits on (growth plan, API
+token: 40 requests per 2 s, 60,000 tokens a day): it follows the headers, shows a 429 pause,
+a spent daily budget and a 403 block with their ends, coalesces repaints, lists this
+session's usage per operation, and stops listening when closed. Expected figures come from
+the plan's documented limits and the sandbox's own counters."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from PySide6.QtWidgets import QStatusBar
+
+from explorer.api.errors import Blocked, RateLimited
+from explorer.api.ratelimit import RateSnapshot, UsageCounter
+from explorer.core.session import Session
+from explorer.qt.widgets.rate_meter import CRITICAL, FINE, RateLimitMeter
+from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
+from explorer.sandbox.config import LimitConfig, SandboxConfig
+from tests.conftest import BASE_URL
+from tests.qt.conftest import until
+
+GROWTH_BURST = 40  # pipedrive-api.md §5: growth plan, API token, per 2 s
+GROWTH_DAILY = 60_000  # 30,000 × growth multiplier 2 × 1 seat
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    return SandboxConfig(limits=LimitConfig(enabled=True))
+
+
+@pytest.fixture
+async def meter(session: Session, qtbot) -> AsyncIterator[RateLimitMeter]:  # type: ignore[no-untyped-def]
+    host = QStatusBar()  # where the window puts it
+    widget = RateLimitMeter(session)
+    host.addPermanentWidget(widget)
+    qtbot.addWidget(host)
+    host.show()
+    yield widget
+    widget.close()
+
+
+def snapshots_of(session: Session) -> list[RateSnapshot]:
+    seen: list[RateSnapshot] = []
+
+    def record(snapshot: RateSnapshot, usage: UsageCounter) -> None:
+        seen.append(snapshot)
+
+    session.on_snapshot(record)
+    return seen
+
+
+async def hammer(app: SandboxApp, n: int) -> list[int]:
+    """Another app on the same token sends ``n`` requests at once, heedless of limits."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL,
+                                 headers={"x-api-token": DEFAULT_TOKEN}) as other:
+        return [(await other.get("/api/v2/deals/1")).status_code for _ in range(n)]
+
+
+def shown_time(text: str, after: str) -> datetime:
+    """The local HH:MM:SS that follows ``after`` in ``text``, as an aware datetime today."""
+    found = re.search(re.escape(after) + r" (?:tomorrow )?(\d\d):(\d\d):(\d\d)", text)
+    assert found, text
+    now = datetime.now().astimezone()
+    moment = now.replace(hour=int(found[1]), minute=int(found[2]), second=int(found[3]),
+                         microsecond=0)
+    if "tomorrow" in text or moment < now - timedelta(hours=12):
+        moment += timedelta(days=1)
+    return moment
+
+
+async def test_before_any_answer_the_budget_is_unknown(meter: RateLimitMeter) -> None:
+    assert meter.objectName() == "rateLimitMeter"
+    assert meter.texts()["daily"] == "Daily budget: unknown until the first answer"
+    assert meter.texts()["hold"] == ""
+
+
+async def test_the_meter_follows_the_response_headers(
+    session: Session, meter: RateLimitMeter, app: SandboxApp
+) -> None:
+    snapshots = snapshots_of(session)
+    for deal in range(1, 6):
+        await session.client.get("deals", deal)
+    header = snapshots[-1]
+    assert (header.limit, header.remaining) == (GROWTH_BURST, GROWTH_BURST - 5)
+    await until(lambda: meter.texts()["burst"].startswith(f"Burst {GROWTH_BURST - 5}/"))
+    assert meter.texts()["burst"].startswith(f"Burst {header.remaining}/{GROWTH_BURST}")
+    spent = app.state.limiter.snapshot()["daily_budget"]
+    assert spent["remaining"] == GROWTH_DAILY - 5  # GET /deals/{id} costs 1 token
+    await until(lambda: meter.texts()["daily"]
+                == f"Daily {spent['remaining']:,} / {GROWTH_DAILY:,} tokens left")
+    assert meter.levels["daily"] == FINE
+
+
+async def test_a_429_shows_the_pause_and_its_end(
+    session: Session, meter: RateLimitMeter, app: SandboxApp
+) -> None:
+    app.state.limiter.reconfigure(LimitConfig(retry_after=True))
+    snapshots = snapshots_of(session)
+    assert set(await hammer(app, GROWTH_BURST)) == {200}  # another app fills the window
+    pending = asyncio.ensure_future(session.client.get("deals", 2))
+    await until(lambda: "Paused by Pipedrive" in meter.texts()["hold"])
+    refused = next(s for s in snapshots if s.status == 429)
+    assert refused.retry_after is not None
+    ends = (refused.at + timedelta(seconds=refused.retry_after)).astimezone()
+    shown = shown_time(meter.texts()["hold"], "until")
+    assert abs((shown - ends).total_seconds()) <= 1.0
+    assert meter.texts()["hold"].endswith("(burst limit)")
+    assert (await pending)["id"] == 2  # the governor waited, then sent it again
+    await until(lambda: meter.texts()["hold"] == "")
+    assert app.state.stats.rate_limited == 1 and app.state.stats.blocked == 0
+
+
+async def test_a_spent_daily_budget_says_when_it_resumes_and_what_to_do(
+    session: Session, meter: RateLimitMeter, app: SandboxApp
+) -> None:
+    app.state.limiter.reconfigure(LimitConfig(budget=2))
+    await session.client.get("deals", 1)
+    await session.client.get("deals", 2)
+    with pytest.raises(RateLimited):
+        await session.client.get("deals", 3)
+    resets = datetime.fromisoformat(app.state.limiter.snapshot()["daily_budget"]["resets_at"])
+    local = resets.astimezone()
+    await until(lambda: meter.texts()["daily"].startswith("Daily budget spent"))
+    text = meter.texts()["daily"]
+    assert f"resumes {'tomorrow ' if local.date() > datetime.now().astimezone().date() else ''}" \
+           f"{local:%H:%M}" in text
+    assert meter.levels["daily"] == CRITICAL
+    tip = meter.toolTip()
+    assert "Daily API budget spent" in tip and "Wait until then" in tip
+
+
+async def test_a_403_block_says_until_when_and_what_to_do(
+    session: Session, meter: RateLimitMeter, app: SandboxApp
+) -> None:
+    app.state.limiter.reconfigure(LimitConfig(block_after=2))
+    assert (await hammer(app, GROWTH_BURST + 4))[-1] == 403  # the token is blocked
+    started = datetime.now(UTC)
+    with pytest.raises(Blocked):
+        await session.client.get("deals", 1)
+    await until(lambda: "Blocked by Pipedrive (403)" in meter.texts()["hold"])
+    # The block page says no Retry-After: the client assumes its documented 5 minutes.
+    shown = shown_time(meter.texts()["hold"], "until")
+    assert abs((shown - started).total_seconds() - 300) <= 5
+    assert "(assumed)" in meter.texts()["hold"]
+    assert "Stop other scripts or apps that use the same token" in meter.toolTip()
+
+
+async def test_many_updates_are_coalesced_into_one_repaint(
+    session: Session, meter: RateLimitMeter
+) -> None:
+    snapshots = snapshots_of(session)
+    for deal in range(1, 4):
+        await session.client.get("deals", deal)
+    await until(lambda: not meter._repaint.isActive() and meter.renders > 0)
+    before = meter.renders
+    # 300 answers arrive within one turn of the event loop (replayed through the session's
+    # own publication path): the meter repaints once, showing the last of them.
+    answers = list(snapshots)  # (the test's own listener keeps appending to ``snapshots``)
+    for _ in range(100):
+        for snapshot in answers:
+            session._publish(snapshot, session.client.usage)
+    await until(lambda: meter.renders > before)
+    await asyncio.sleep(0.5)  # longer than two repaint intervals: nothing more comes
+    assert meter.renders - before == 1
+    assert meter.texts()["burst"].startswith(f"Burst {snapshots[-1].remaining}/")
+
+
+async def test_the_tooltip_lists_requests_and_tokens_per_operation(
+    session: Session, meter: RateLimitMeter, app: SandboxApp
+) -> None:
+    for deal in (1, 2, 3):
+        await session.client.get("deals", deal)
+    await session.client.get("persons", 1)
+    await session.client.search("Beacon", item_types=("deal",))
+    await until(lambda: sum(n for _, n, _ in meter.usage_rows()) == 5)
+    served = Counter({op: n for op, n in app.state.stats.requests.items()
+                      if op != "total" and n})
+    assert sorted(n for _, n, _ in meter.usage_rows()) == sorted(served.values())
+    tokens = {op: t for op, _, t in meter.usage_rows()}
+    assert sum(tokens.values()) == sum(app.state.stats.tokens.values())
+    assert tokens["v2 GET /deals/{id}"] == 3
+    await until(lambda: "v2 GET /deals/{id}" in meter.toolTip())
+    assert re.search(r"v2 GET /deals/\{id\}</td><td align='right'>3</td>", meter.toolTip())
+    assert "5 requests" in meter.toolTip()
+
+
+async def test_closing_the_meter_stops_listening(
+    session: Session, meter: RateLimitMeter
+) -> None:
+    await session.client.get("deals", 1)
+    await until(lambda: meter.renders > 1 and not meter._repaint.isActive())
+    meter.close()
+    before = meter.renders
+    await session.client.get("deals", 2)
+    await asyncio.sleep(0.4)
+    assert meter.renders == before
+    assert not session._snapshot_listeners
