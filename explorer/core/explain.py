@@ -131,7 +131,7 @@ def explain(error: BaseException | str, *, context: str = "", now: datetime | No
     ``context`` names the operation ("load deals"). ``now``/``zone`` for tests."""
     if isinstance(error, str):
         return Explanation(title=context or "Note", what=scrub(error), severity="info",
-                           key=f"note:{context}:{error}")
+                           key=f"note:{context}:{scrub(error)}")
     found = _explain(error, context, now, zone)
     if not found.key:
         found = replace(found, key=f"{type(error).__name__}:{context}:{found.what}")

@@ -201,3 +201,11 @@ async def test_closing_the_meter_stops_listening(
     await asyncio.sleep(0.4)
     assert meter.renders == before
     assert not session._snapshot_listeners
+
+
+async def test_a_destroyed_meter_stops_listening(session: Session) -> None:
+    meter = RateLimitMeter(session)
+    assert session._snapshot_listeners
+    meter.deleteLater()
+    await until(lambda: not session._snapshot_listeners)
+    await session.client.get("deals", 1)  # nothing left to call
