@@ -14,12 +14,21 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QStatusBar
 
 from explorer.api.errors import Blocked, RateLimited
 from explorer.api.ratelimit import RateSnapshot, UsageCounter
 from explorer.core.session import Session
-from explorer.qt.widgets.rate_meter import CRITICAL, FINE, RateLimitMeter
+from explorer.qt.widgets.rate_meter import (
+    CRITICAL,
+    FINE,
+    WARN,
+    BudgetBar,
+    RateLimitMeter,
+    level,
+    level_colour,
+)
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
 from explorer.sandbox.config import LimitConfig, SandboxConfig
 from tests.conftest import BASE_URL
@@ -74,10 +83,23 @@ def shown_time(text: str, after: str) -> datetime:
     return moment
 
 
-async def test_before_any_answer_the_budget_is_unknown(meter: RateLimitMeter) -> None:
+async def test_before_any_answer_the_budget_is_unknown_and_nothing_is_asked(
+    meter: RateLimitMeter, app: SandboxApp
+) -> None:
     assert meter.objectName() == "rateLimitMeter"
+    await until(lambda: meter.renders > 1)  # the governor's first event arrived
+    await asyncio.sleep(0.5)
     assert meter.texts()["daily"] == "Daily budget: unknown until the first answer"
     assert meter.texts()["hold"] == ""
+    assert sum(app.state.stats.requests.values()) == 0  # the meter never polls
+
+
+async def test_answers_without_daily_headers_say_so(
+    session: Session, meter: RateLimitMeter, app: SandboxApp
+) -> None:
+    app.state.limiter.reconfigure(LimitConfig(daily_headers=False))
+    await session.client.get("deals", 1)
+    await until(lambda: meter.texts()["daily"] == "Daily budget: not reported by Pipedrive")
 
 
 async def test_the_meter_follows_the_response_headers(
@@ -90,11 +112,18 @@ async def test_the_meter_follows_the_response_headers(
     assert (header.limit, header.remaining) == (GROWTH_BURST, GROWTH_BURST - 5)
     await until(lambda: meter.texts()["burst"].startswith(f"Burst {GROWTH_BURST - 5}/"))
     assert meter.texts()["burst"].startswith(f"Burst {header.remaining}/{GROWTH_BURST}")
+    # The countdown to the window's reset, from x-ratelimit-reset, ticks while it runs.
+    countdown = re.search(r"resets in (\d+) s", meter.texts()["burst"])
+    assert countdown and header.reset_seconds is not None
+    assert 1 <= int(countdown[1]) <= header.reset_seconds and meter._tick.isActive()
     spent = app.state.limiter.snapshot()["daily_budget"]
     assert spent["remaining"] == GROWTH_DAILY - 5  # GET /deals/{id} costs 1 token
     await until(lambda: meter.texts()["daily"]
                 == f"Daily {spent['remaining']:,} / {GROWTH_DAILY:,} tokens left")
     assert meter.levels["daily"] == FINE
+    # Once the window has rolled over, the whole limit is free and the tick stops.
+    await until(lambda: meter.texts()["burst"] == f"Burst {GROWTH_BURST}/{GROWTH_BURST}")
+    await until(lambda: not meter._tick.isActive())
 
 
 async def test_a_429_shows_the_pause_and_its_end(
@@ -209,3 +238,41 @@ async def test_a_destroyed_meter_stops_listening(session: Session) -> None:
     meter.deleteLater()
     await until(lambda: not session._snapshot_listeners)
     await session.client.get("deals", 1)  # nothing left to call
+
+
+@pytest.mark.parametrize("window", ["#ffffff", "#1e1e1e"])
+def test_level_colours_are_readable_on_light_and_dark_windows(window: str) -> None:
+    palette = QPalette()
+    palette.setColor(QPalette.ColorRole.Window, QColor(window))
+    background = QColor(window)
+    for name in (FINE, WARN, CRITICAL):
+        assert contrast(level_colour(name, palette), background) >= 3.0, name
+
+
+def contrast(a: QColor, b: QColor) -> float:
+    """WCAG contrast ratio."""
+    def luminance(c: QColor) -> float:
+        channels = [x / 255 for x in (c.red(), c.green(), c.blue())]
+        lin = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in channels]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_thresholds() -> None:
+    assert (level(1.0), level(0.5), level(0.49), level(0.2), level(0.19)) == (
+        FINE, FINE, WARN, WARN, CRITICAL)
+
+
+async def test_the_meter_scales_with_its_font(session: Session, qtbot) -> None:  # type: ignore[no-untyped-def]
+    meter = RateLimitMeter(session)
+    qtbot.addWidget(meter)
+    bar = meter.findChild(BudgetBar, "meterDailyBar")
+    assert bar is not None
+    small = bar.sizeHint()
+    font = meter.font()
+    font.setPointSizeF(font.pointSizeF() * 2)  # what 200 % scaling does to text
+    meter.setFont(font)
+    large = bar.sizeHint()
+    assert large.width() >= 1.8 * small.width() and large.height() >= 1.5 * small.height()

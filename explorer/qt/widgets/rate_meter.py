@@ -22,7 +22,7 @@ from PySide6.QtGui import QCloseEvent, QColor, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from explorer.api.events import GovernorEvent, GovernorState
-from explorer.api.ratelimit import RateSnapshot, UsageCounter
+from explorer.api.ratelimit import SEARCH_LIMIT, RateSnapshot, UsageCounter
 from explorer.core.explain import Explanation, blocked, clock, daily_spent
 from explorer.core.session import Session
 
@@ -34,6 +34,15 @@ FINE, WARN, CRITICAL, NEUTRAL = "fine", "warn", "critical", "neutral"
 _COLOURS = {
     False: {FINE: "#1a7f37", WARN: "#9a6700", CRITICAL: "#cf222e"},
     True: {FINE: "#3fb950", WARN: "#d29922", CRITICAL: "#f85149"},
+}
+
+
+_SOURCES = {
+    "headers": "from Pipedrive's headers",
+    "plan": "the plan's documented limit: an estimate until Pipedrive says",
+    "documented": "Pipedrive's documented limit",
+    "rate_limited": "lowered after a 429",
+    "unpaced": "not paced",
 }
 
 
@@ -115,6 +124,7 @@ class RateLimitMeter(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("rateLimitMeter")
+        self.setAccessibleName("Pipedrive API limits")
         self.renders = 0
         self.levels = {"burst": NEUTRAL, "daily": NEUTRAL}
         self._state: GovernorState | None = None
@@ -170,7 +180,8 @@ class RateLimitMeter(QWidget):
             self._daily = snapshot
         if snapshot.limit is not None and snapshot.remaining is not None:
             if snapshot.scope == "search":
-                self._search = snapshot
+                if snapshot.limit == SEARCH_LIMIT:  # else the general window's counters
+                    self._search = snapshot
             else:
                 self._burst = snapshot
         self._poke_once()
@@ -224,6 +235,7 @@ class RateLimitMeter(QWidget):
         self._apply_colours(hold_level=CRITICAL if holding == "stop" else
                             WARN if holding == "pause" else NEUTRAL)
         self.setToolTip(self._tooltip())
+        self.setAccessibleDescription(". ".join(t for t in (burst, daily, hold) if t))
         if counting or holding == "pause":
             if not self._tick.isActive():
                 self._tick.start()
@@ -328,7 +340,8 @@ class RateLimitMeter(QWidget):
         if self._state is not None:
             burst = self._state.windows.get("burst")
             if burst is not None:
-                lines.append(f"Burst limit {burst.limit} per 2 s (from {burst.limit_source})")
+                lines.append(f"Burst limit {burst.limit} per 2 s "
+                             f"({_SOURCES.get(burst.limit_source, burst.limit_source)})")
             if self._state.pauses:
                 lines.append(f"429 pauses so far: {self._state.pauses}")
         if self._search is not None:
