@@ -10,14 +10,14 @@ import asyncio
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QStatusBar
 
-from explorer.api.errors import Blocked, RateLimited
+from explorer.api.errors import RateLimited
 from explorer.api.ratelimit import RateSnapshot, UsageCounter
 from explorer.core.session import Session
 from explorer.qt.widgets.rate_meter import (
@@ -126,25 +126,6 @@ async def test_the_meter_follows_the_response_headers(
     await until(lambda: not meter._tick.isActive())
 
 
-async def test_a_429_shows_the_pause_and_its_end(
-    session: Session, meter: RateLimitMeter, app: SandboxApp
-) -> None:
-    app.state.limiter.reconfigure(LimitConfig(retry_after=True))
-    snapshots = snapshots_of(session)
-    assert set(await hammer(app, GROWTH_BURST)) == {200}  # another app fills the window
-    pending = asyncio.ensure_future(session.client.get("deals", 2))
-    await until(lambda: "Paused by Pipedrive" in meter.texts()["hold"])
-    refused = next(s for s in snapshots if s.status == 429)
-    assert refused.retry_after is not None
-    ends = (refused.at + timedelta(seconds=refused.retry_after)).astimezone()
-    shown = shown_time(meter.texts()["hold"], "until")
-    assert abs((shown - ends).total_seconds()) <= 1.0
-    assert meter.texts()["hold"].endswith("(burst limit)")
-    assert (await pending)["id"] == 2  # the governor waited, then sent it again
-    await until(lambda: meter.texts()["hold"] == "")
-    assert app.state.stats.rate_limited == 1 and app.state.stats.blocked == 0
-
-
 async def test_a_spent_daily_budget_says_when_it_resumes_and_what_to_do(
     session: Session, meter: RateLimitMeter, app: SandboxApp
 ) -> None:
@@ -162,22 +143,6 @@ async def test_a_spent_daily_budget_says_when_it_resumes_and_what_to_do(
     assert meter.levels["daily"] == CRITICAL
     tip = meter.toolTip()
     assert "Daily API budget spent" in tip and "Wait until then" in tip
-
-
-async def test_a_403_block_says_until_when_and_what_to_do(
-    session: Session, meter: RateLimitMeter, app: SandboxApp
-) -> None:
-    app.state.limiter.reconfigure(LimitConfig(block_after=2))
-    assert (await hammer(app, GROWTH_BURST + 4))[-1] == 403  # the token is blocked
-    started = datetime.now(UTC)
-    with pytest.raises(Blocked):
-        await session.client.get("deals", 1)
-    await until(lambda: "Blocked by Pipedrive (403)" in meter.texts()["hold"])
-    # The block page says no Retry-After: the client assumes its documented 5 minutes.
-    shown = shown_time(meter.texts()["hold"], "until")
-    assert abs((shown - started).total_seconds() - 300) <= 5
-    assert "(assumed)" in meter.texts()["hold"]
-    assert "Stop other scripts or apps that use the same token" in meter.toolTip()
 
 
 async def test_many_updates_are_coalesced_into_one_repaint(
