@@ -134,6 +134,8 @@ class RateLimitMeter(QWidget):
         self._answered = False
         self._usage: UsageCounter = session.client.usage
         self._poked = False
+        self._detached = False
+        self._hold_level = NEUTRAL
 
         self._burst_label = self._label("meterBurst")
         self._bar = BudgetBar(self)
@@ -193,11 +195,12 @@ class RateLimitMeter(QWidget):
 
     def _schedule(self) -> None:
         self._poked = False
-        if not self._repaint.isActive():
+        if not self._detached and not self._repaint.isActive():
             self._repaint.start()
 
     def detach(self) -> None:
         """Stop listening to the session (the meter keeps showing its last state)."""
+        self._detached = True
         for unsubscribe in self._unsubscribers:
             unsubscribe()
         self._repaint.stop()
@@ -236,7 +239,7 @@ class RateLimitMeter(QWidget):
                             WARN if holding == "pause" else NEUTRAL)
         self.setToolTip(self._tooltip())
         self.setAccessibleDescription(". ".join(t for t in (burst, daily, hold) if t))
-        if counting or holding == "pause":
+        if (counting or holding == "pause") and not self._detached:
             if not self._tick.isActive():
                 self._tick.start()
         else:
@@ -248,10 +251,12 @@ class RateLimitMeter(QWidget):
             self._hold_level = hold_level
         for label, name in ((self._burst_label, self.levels["burst"]),
                             (self._daily_label, self.levels["daily"]),
-                            (self._hold_label, getattr(self, "_hold_level", NEUTRAL))):
+                            (self._hold_label, self._hold_level)):
+            colour = level_colour(name, self.palette())
             palette = label.palette()
-            palette.setColor(QPalette.ColorRole.WindowText, level_colour(name, self.palette()))
-            label.setPalette(palette)
+            if palette.color(QPalette.ColorRole.WindowText) != colour:  # (else a repaint)
+                palette.setColor(QPalette.ColorRole.WindowText, colour)
+                label.setPalette(palette)
 
     def _burst_text(self, mono: float) -> tuple[str, bool]:
         """"Burst 37/40 · resets in 2 s", and whether a countdown is running."""
@@ -365,6 +370,16 @@ class RateLimitMeter(QWidget):
         return found
 
     # ------------------------------------------------------------------ for tests
+
+    @property
+    def idle(self) -> bool:
+        """No repaint is pending."""
+        return not self._repaint.isActive()
+
+    @property
+    def ticking(self) -> bool:
+        """The one-second tick runs (a countdown or a pause is on screen)."""
+        return self._tick.isActive()
 
     def texts(self) -> dict[str, str]:
         """What the labels show now: ``burst``, ``daily``, ``hold``."""
