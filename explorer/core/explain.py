@@ -120,8 +120,8 @@ def daily_spent(resets_at: datetime | None, *, approximate: bool = False,
         title="Daily API budget spent",
         what=(f"The company's daily Pipedrive API token budget is used up; requests are held "
               f"back until it resets {when}."),
-        todo=("Wait until then, or buy more API tokens in Pipedrive (Company settings → "
-              "Usage); other apps on this company share the budget."),
+        todo=("Wait until then, or buy an API token top-up in Pipedrive. Other apps of this "
+              "company share the budget (Company settings → API Usage Dashboard shows which)."),
         until=resets_at, retry_helps=False, lasting="daily", key="daily")
 
 
@@ -189,7 +189,7 @@ def _explain(error: BaseException, context: str, now: datetime | None,
         reason = scrub(error.error_info or error.error)
         return Explanation(
             title="Pipedrive rejected the change",
-            what=f"Pipedrive rejected {op}: {reason}",
+            what=f"Pipedrive rejected {op}: {_sentence(reason)}",
             todo="Correct the value named there and try again.")
     if isinstance(error, ServerError):
         return Explanation(
@@ -209,7 +209,7 @@ def _explain(error: BaseException, context: str, now: datetime | None,
             title="Not sure it was applied",
             what=f"No trustworthy answer came for {op}: it may or may not have been applied, "
                  "so it was not repeated (to avoid doing it twice).",
-            todo=f"Check before trying again: {scrub(error.what_to_check)}")
+            todo=f"Check before trying again: {_sentence(scrub(error.what_to_check))}")
     if isinstance(error, Timeout):
         return Explanation(
             title="Pipedrive did not answer in time",
@@ -226,7 +226,7 @@ def _explain(error: BaseException, context: str, now: datetime | None,
     if isinstance(error, AuthorizationFailed):
         return Explanation(
             title="Sign-in did not complete",
-            what=f"The sign-in in the browser did not complete: {scrub(str(error))}",
+            what=f"The sign-in in the browser did not complete: {_sentence(scrub(str(error)))}",
             todo=f"Try signing in again in {ACCOUNTS}.",
             retry_helps=True)
     if isinstance(error, TokenStoreFailed):
@@ -244,7 +244,7 @@ def _explain(error: BaseException, context: str, now: datetime | None,
     if isinstance(error, PipedriveError):
         return Explanation(
             title="Pipedrive request failed",
-            what=f"{op} failed: {scrub(str(error))}",
+            what=f"{op} failed: {_sentence(scrub(str(error)))}",
             todo="Try again; the log (Help → Open log folder) has the details.",
             retry_helps=True)
     return Explanation(
@@ -299,6 +299,12 @@ def scrub(text: str | None) -> str:
     text = _BEARER.sub(lambda m: f"{m.group(1)} …", text)
     text = _LONG_HEX.sub("…", text)
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT - 1] + "…"
+
+
+def _sentence(text: str) -> str:
+    """``text`` ending with a full stop (or its own punctuation)."""
+    text = text.strip()
+    return text if not text or text[-1] in ".!?…)" else f"{text}."
 
 
 def _aware(moment: datetime) -> datetime:

@@ -84,7 +84,7 @@ def test_a_spent_daily_budget_says_when_it_resumes() -> None:
     exact = say(RateLimited(429, "GET", "/api/v2/deals", "over", scope="daily",
                             resets_at=midnight))
     assert "resets at tomorrow 01:00" in exact.what  # midnight UTC is 01:00 in Berlin
-    assert "Wait until then" in exact.todo and "buy more API tokens" in exact.todo
+    assert "Wait until then" in exact.todo and "API token top-up" in exact.todo
     assert (exact.lasting, exact.until, exact.retry_helps) == ("daily", midnight, False)
     guess = say(RateLimited(429, "GET", "/api/v2/deals", "over", scope="daily",
                             resets_at=midnight, approximate=True))
