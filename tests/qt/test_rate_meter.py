@@ -146,6 +146,19 @@ async def test_a_spent_daily_budget_says_when_it_resumes_and_what_to_do(
     assert "Daily API budget spent" in tip and "Wait until then" in tip
 
 
+async def test_requests_held_back_by_pacing_are_shown(
+    session: Session, meter: RateLimitMeter, app: SandboxApp
+) -> None:
+    # One and a half windows' worth at once: the governor holds the rest back for room.
+    work = asyncio.gather(*(session.client.get("deals", 1 + i % 40) for i in range(60)))
+    await until(lambda: meter.texts()["hold"].startswith("Pacing: "))
+    waiting = re.fullmatch(r"Pacing: (\d+) requests? waiting for room", meter.texts()["hold"])
+    assert waiting and 1 <= int(waiting[1]) < 60
+    assert len(await work) == 60
+    await until(lambda: meter.texts()["hold"] == "")
+    assert app.state.stats.rate_limited == 0  # held back, never refused
+
+
 async def test_many_updates_are_coalesced_into_one_repaint(
     session: Session, meter: RateLimitMeter
 ) -> None:
