@@ -112,10 +112,10 @@ def daily_spent(resets_at: datetime | None, *, approximate: bool = False,
     if resets_at is None:
         when = "at midnight in Pipedrive's server time zone"
     elif approximate:
-        when = (f"at about {clock(resets_at, now, zone, seconds=False)} (midnight UTC; "
+        when = (f"about {_at(clock(resets_at, now, zone, seconds=False))} (midnight UTC; "
                 "Pipedrive's server time zone may differ, so the app checks now and then)")
     else:
-        when = f"at {clock(resets_at, now, zone, seconds=False)}"
+        when = _at(clock(resets_at, now, zone, seconds=False))
     return Explanation(
         title="Daily API budget spent",
         what=(f"The company's daily Pipedrive API token budget is used up; requests are held "
@@ -299,6 +299,15 @@ def scrub(text: str | None) -> str:
     text = _BEARER.sub(lambda m: f"{m.group(1)} …", text)
     text = _LONG_HEX.sub("…", text)
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT - 1] + "…"
+
+
+def _at(shown: str) -> str:
+    """A ``clock`` text in a sentence: "at 14:00", "tomorrow at 01:00", "on 2025-03-17 at
+    14:00"."""
+    day, _, time_of_day = shown.rpartition(" ")
+    if not day:
+        return f"at {time_of_day}"
+    return f"{day} at {time_of_day}" if day == "tomorrow" else f"on {day} at {time_of_day}"
 
 
 def _sentence(text: str) -> str:

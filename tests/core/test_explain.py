@@ -83,12 +83,12 @@ def test_a_spent_daily_budget_says_when_it_resumes() -> None:
     midnight = datetime(2025, 3, 15, tzinfo=UTC)
     exact = say(RateLimited(429, "GET", "/api/v2/deals", "over", scope="daily",
                             resets_at=midnight))
-    assert "resets at tomorrow 01:00" in exact.what  # midnight UTC is 01:00 in Berlin
+    assert "resets tomorrow at 01:00" in exact.what  # midnight UTC is 01:00 in Berlin
     assert "Wait until then" in exact.todo and "API token top-up" in exact.todo
     assert (exact.lasting, exact.until, exact.retry_helps) == ("daily", midnight, False)
     guess = say(RateLimited(429, "GET", "/api/v2/deals", "over", scope="daily",
                             resets_at=midnight, approximate=True))
-    assert "at about tomorrow 01:00 (midnight UTC" in guess.what
+    assert "resets about tomorrow at 01:00 (midnight UTC" in guess.what
 
 
 def test_forbidden_names_the_permission_problem() -> None:

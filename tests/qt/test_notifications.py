@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -171,7 +172,11 @@ async def test_a_spent_daily_budget_is_one_banner_that_says_when_and_what_to_do(
     assert list(area.banners()) == ["daily"] and not area.notes()
     title, text = area.banners()["daily"].texts()
     assert title == "Daily API budget spent"
-    assert "resets at" in text and "Wait until then" in text
+    resets = datetime.fromisoformat(app.state.limiter.snapshot()["daily_budget"]["resets_at"])
+    local = resets.astimezone()
+    day = "tomorrow " if local.date() > datetime.now().astimezone().date() else ""
+    assert f"until it resets {day}at {local:%H:%M}." in text
+    assert "Wait until then" in text
     # The budget comes back (the sandbox's day turns): the governor lifts the latch.
     app.state.limiter.reconfigure(LimitConfig(budget=100))
     app.state.limiter.reset()
