@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from explorer.api import Field, NameCache
+from explorer.api.display import ID_KEYS
 
 # The columns a new table shows, in order, as the Pipedrive web app's list views open; every
 # other field (custom fields included) is one click away in the column chooser.
@@ -55,3 +56,65 @@ def ordered(fields: Iterable[Field], keys: Sequence[str]) -> list[Field]:
     deleted in Pipedrive drops out of a remembered layout)."""
     by_key = {f.key: f for f in fields}
     return [by_key[k] for k in keys if k in by_key]
+
+
+# What each list can be sorted by on the server (the OpenAPI spec's ``sort_by`` lists for v2,
+# the ``sort`` keys v1 documents or the sandbox serves for v1 leads); users cannot be sorted.
+SORTABLE: dict[str, frozenset[str]] = {
+    "deals": frozenset({"id", "update_time", "add_time"}),
+    "persons": frozenset({"id", "update_time", "add_time"}),
+    "organizations": frozenset({"id", "update_time", "add_time"}),
+    "activities": frozenset({"id", "update_time", "add_time", "due_date"}),
+    "products": frozenset({"id", "name", "add_time", "update_time"}),
+    "leads": frozenset({"id", "title", "owner_id", "add_time", "update_time",
+                        "expected_close_date"}),
+    "notes": frozenset({"id", "user_id", "deal_id", "person_id", "org_id", "content",
+                        "add_time", "update_time"}),
+}
+NUMERIC_TYPES = frozenset({"int", "double", "monetary"})
+# Below this many fields of metadata (notes: one, users: none) the table adds columns for
+# the keys the records carry.
+FEW_FIELDS = 5
+
+
+def sortable(resource: str, field: Field) -> bool:
+    """Whether the API sorts a list of ``resource`` by ``field`` (custom fields: never)."""
+    return not field.is_custom and field.key in SORTABLE.get(resource, frozenset())
+
+
+def id_field(resource: str) -> Field:
+    """The record id as a column (the *Fields endpoints do not list it)."""
+    return Field(resource, "id", "ID", "int", False, False)
+
+
+def with_record_keys(resource: str, fields: Sequence[Field],
+                     records: Iterable[Mapping[str, Any]]) -> list[Field]:
+    """``fields`` plus the id and, for a resource with few fields of metadata, a column for
+    every plain key the records carry (nested objects such as a note's ``organization`` are
+    left out: their ids have columns)."""
+    out = list(fields)
+    known = {f.key for f in out}
+    if "id" not in known:
+        out.insert(0, id_field(resource))
+        known.add("id")
+    if len(fields) >= FEW_FIELDS:
+        return out
+    for record in records:
+        for key, value in record.items():
+            if key in known or isinstance(value, dict) or (
+                    isinstance(value, list) and any(isinstance(v, dict) for v in value)):
+                continue
+            known.add(key)
+            out.append(Field(resource, key, key.replace("_", " ").capitalize(),
+                             _guess_type(key, value), False, False))
+    return out
+
+
+def _guess_type(key: str, value: Any) -> str:
+    if isinstance(value, bool) or key in ID_KEYS:
+        return "varchar"  # shown Yes / No
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "double"
+    return "varchar"
