@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QMessageLogContext, QObject, QtMsgType, Signal, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QDialog
 
 # isort: split
@@ -40,20 +40,36 @@ def new_loop(app: QApplication) -> asyncio.AbstractEventLoop:
     return loop
 
 
+_QT_LEVELS = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
+              QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
+              QtMsgType.QtFatalMsg: logging.CRITICAL}
+
+
+def route_qt_messages() -> None:
+    """Send Qt's own messages (``qWarning`` and the like) to the log file instead of stderr,
+    where a platform plugin's chatter would bury the app's one-line messages."""
+    qt_log = logging.getLogger("qt")
+
+    def handler(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+        qt_log.log(_QT_LEVELS.get(kind, logging.WARNING), "%s", message)
+
+    qInstallMessageHandler(handler)
+
+
 def run(main: Callable[[], Awaitable[T]], app: QApplication | None = None) -> int:
-    """Run ``main()`` on a qasync loop, then keep the loop (and Qt) running until the
-    application quits. Returns the application's exit code."""
+    """Run ``main()`` on a qasync loop, then keep the loop (and Qt) running until the last
+    window is closed or the application quits. A non-zero int from ``main`` ends at once
+    with that exit code."""
     app = app or (QApplication.instance() or QApplication([]))  # type: ignore[assignment]
     assert isinstance(app, QApplication)
     loop = new_loop(app)
-    quit_event = asyncio.Event()
+    # The loop, not Qt, decides when to stop: Qt quitting on its own would stop the loop
+    # with the coroutine still pending.
+    app.setQuitOnLastWindowClosed(False)
+    done = asyncio.Event()
+    app.lastWindowClosed.connect(done.set)
+    app.aboutToQuit.connect(done.set)
     code = 0
-
-    def quit_now() -> None:
-        quit_event.set()
-
-    app.aboutToQuit.connect(quit_now)
-    app.setQuitOnLastWindowClosed(True)
 
     async def body() -> None:
         nonlocal code
@@ -61,7 +77,7 @@ def run(main: Callable[[], Awaitable[T]], app: QApplication | None = None) -> in
         if isinstance(result, int) and not isinstance(result, bool) and result != 0:
             code = result
             return
-        await quit_event.wait()
+        await done.wait()
 
     try:
         loop.run_until_complete(body())

@@ -2,53 +2,326 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QWidget
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer.core.session import Session
+from explorer.core.views import View
+from explorer.qt import icons
 from explorer.qt.asyncqt import TaskRunner
+from explorer.qt.dialogs.export import ExportDialog
+from explorer.qt.widgets.detail_pane import DetailPane
+from explorer.qt.widgets.notifications import NotificationArea
+from explorer.qt.widgets.rate_meter import RateLimitMeter
+from explorer.qt.widgets.record_table import RecordTablePane
+from explorer.qt.widgets.resource_tree import ResourceTreePane
+
+APP_NAME = "Pipedrive Explorer"
+
+
+class AccountTag(QLabel):
+    """The account's name and live/sandbox tag in its colour, for the status bar."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("accountTag")
+        account = session.account
+        kind = "SANDBOX" if account.kind == "sandbox" else "LIVE"
+        self.setText(f" {account.name} · {kind} ")
+        self.setToolTip(f"{account.name}: {account.base_url}\n"
+                        + ("Demo data, safe to change." if account.kind == "sandbox"
+                           else "A live Pipedrive company: changes are real."))
+        self.setStyleSheet(f"QLabel#accountTag {{ background: {account.colour}; color: white;"
+                           " border-radius: 3px; padding: 1px 6px; font-weight: 600; }")
 
 
 class MainWindow(QMainWindow):
-    """One account's window: resource tree · record table · detail pane, the rate meter in
-    the status bar.
+    """One account's window: resource tree · record table · detail pane, notifications above,
+    the account tag and the rate meter in the status bar.
+
+    Attributes:
+        session: the open account session.
+        runner: owns every coroutine the window starts.
+        tree, table, detail, meter, notifications: the panes.
 
     Signals:
         closed(): the window was closed (the composition root then ends the session).
         first_rows(int): the table shows the first rows of its view (their count).
+        load_failed(str): a page of the table could not be loaded (the message it shows).
+        accounts_requested(): File → Accounts… (the composition root opens the manager).
     """
 
     closed = Signal()
     first_rows = Signal(int)
+    load_failed = Signal(str)
+    accounts_requested = Signal()
 
-    def __init__(self, session: Session, runner: TaskRunner,
+    def __init__(self, session: Session, runner: TaskRunner, *,
+                 settings: QSettings | None = None, log_folder: Any = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.session = session
         self.runner = runner
+        self._settings = settings if settings is not None else QSettings()
+        self._log_folder = log_folder
+        self._started = False
         account = session.account
-        self.setWindowTitle(f"{account.name} — Pipedrive Explorer")
-        splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.setObjectName("mainSplitter")
-        for name in ("resourceTree", "recordTable", "detailPane"):
-            placeholder = QLabel(name)
-            placeholder.setObjectName(name)
-            splitter.addWidget(placeholder)
-        self.setCentralWidget(splitter)
+        kind = "sandbox" if account.kind == "sandbox" else "live"
+        self.setWindowTitle(f"{account.name} ({kind}) — {APP_NAME}")
+        self.setWindowIcon(icons.icon("app"))
+
+        self.tree = ResourceTreePane(session, runner, self)
+        self.table = RecordTablePane(session, runner, self._settings, self)
+        self.detail = DetailPane(session, runner, self)
+        self.notifications = NotificationArea(self, runner=runner)
+        self._unfollow = self.notifications.follow(session)
+        self.meter = RateLimitMeter(session, self)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        for pane in (self.tree, self.table, self.detail):
+            self.splitter.addWidget(pane)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(2, 2)
+        self.splitter.setSizes([230, 650, 400])
+
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.notifications)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._connect()
         self.resize(1280, 800)
+        self._restore_state()
+
+    # ------------------------------------------------------------------ assembly
+
+    def _action(self, text: str, slot: Any,
+                shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+                *, name: str, tip: str = "", checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.accounts_action = self._action(
+            "&Accounts…", self.accounts_requested.emit, "Ctrl+Shift+A", name="accountsAction",
+            tip="Add, remove or switch Pipedrive accounts")
+        self.export_action = self._action(
+            "&Export view…", self.open_export, "Ctrl+E", name="exportAction",
+            tip="Export every record of the current view to CSV or XLSX")
+        self.export_action.setIcon(icons.icon("export"))
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit,
+                                        name="quitAction")
+        self.focus_tree_action = self._action(
+            "Resource &tree", lambda: self._focus(self.tree), "Ctrl+1", name="focusTreeAction")
+        self.focus_table_action = self._action(
+            "&Records", lambda: self._focus(self.table), "Ctrl+2", name="focusTableAction")
+        self.focus_detail_action = self._action(
+            "&Detail", lambda: self._focus(self.detail), "Ctrl+3", name="focusDetailAction")
+        self.archived_action = self._action(
+            "Show &archived", self.tree.set_show_archived, None, name="archivedAction",
+            tip="Show the Archived deals and Archived leads lists in the tree",
+            checkable=True)
+        self.archived_action.setChecked(self.tree.show_archived)
+        self.tree.show_archived_changed.connect(self.archived_action.setChecked)
+        self.hide_empty_action = self._action(
+            "&Hide empty fields", self.detail.hide_empty.setChecked, "Ctrl+H",
+            name="hideEmptyAction", tip="Hide the detail pane's empty fields", checkable=True)
+        self.detail.hide_empty.toggled.connect(self.hide_empty_action.setChecked)
+        self.detail.back_action.setIcon(icons.icon("back"))
+        self.detail.forward_action.setIcon(icons.icon("forward"))
+        self.table.refresh_action.setIcon(icons.icon("refresh"))
+        self.table.columns_action.setIcon(icons.icon("columns"))
+        self.table.open_action.setIcon(icons.icon("open-web"))
+        self.table.copy_action.setIcon(icons.icon("copy"))
+        self.about_action = self._action("&About Pipedrive Explorer", self.show_about,
+                                         name="aboutAction")
+        self.log_action = self._action("Open &log folder", self.open_log_folder,
+                                       name="logFolderAction")
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.accounts_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+
+        view_menu = bar.addMenu("&View")
+        panes = view_menu.addMenu("&Panes")
+        for pane, title, key in ((self.tree, "Resource tree", "Ctrl+Shift+1"),
+                                 (self.detail, "Detail pane", "Ctrl+Shift+3")):
+            toggle = QAction(title, self, checkable=True, checked=True)
+            toggle.setShortcut(QKeySequence(key))
+            toggle.toggled.connect(pane.setVisible)
+            self.addAction(toggle)
+            panes.addAction(toggle)
+        view_menu.addSeparator()
+        view_menu.addAction(self.focus_tree_action)
+        view_menu.addAction(self.focus_table_action)
+        view_menu.addAction(self.focus_detail_action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.table.columns_action)
+        view_menu.addAction(self.archived_action)
+        view_menu.addAction(self.hide_empty_action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.table.refresh_action)
+
+        record_menu = bar.addMenu("&Record")
+        record_menu.addAction(self.table.copy_action)
+        record_menu.addAction(self.table.open_action)
+
+        go_menu = bar.addMenu("&Go")
+        go_menu.addAction(self.detail.back_action)
+        go_menu.addAction(self.detail.forward_action)
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+        help_menu.addAction(self.log_action)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Navigation", self)
+        bar.setObjectName("mainToolBar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.addAction(self.detail.back_action)
+        bar.addAction(self.detail.forward_action)
+        bar.addSeparator()
+        bar.addAction(self.table.refresh_action)
+        bar.addAction(self.table.columns_action)
+        bar.addAction(self.table.open_action)
+        bar.addAction(self.export_action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        status.setObjectName("statusBar")
+        status.addWidget(AccountTag(self.session, self))
+        self.view_label = QLabel(self)
+        self.view_label.setObjectName("viewStatus")
+        status.addWidget(self.view_label, 1)
+        status.addPermanentWidget(self.meter)
+
+    def _connect(self) -> None:
+        self.tree.view_selected.connect(self.show_view)
+        self.table.record_selected.connect(self.detail.show_record)
+        self.table.first_rows.connect(self.first_rows)
+        self.table.model.load_failed.connect(self.load_failed)
+        self.detail.navigated.connect(self._navigated)
+        self.detail.resource_requested.connect(self._resource_requested)
+        self.runner.failed.connect(self.notifications.on_task_failed)
+
+    # ------------------------------------------------------------------ behaviour
 
     def start(self) -> None:
-        """Begin loading (the tree, then Deals); returns at once."""
-        from explorer.core.views import View
+        """Begin loading: the tree, and the Deals list; returns at once."""
+        if self._started:
+            return
+        self._started = True
+        self.tree.load()
+        # Field metadata first: the table's columns and the detail pane's custom fields need
+        # it, and one shared request per resource beats one per pane.
+        for resource in ("deals", "persons", "organizations"):
+            self.runner.start(self._prefetch_fields(resource), name=f"fields of {resource}",
+                              report=False)
+        if not self.tree.select_resource("deals"):
+            self.show_view(View("deals", "Deals"))
 
-        async def first_page() -> None:
-            page = await self.session.source.fetch_page(View("deals", "Deals"), size=50)
-            self.first_rows.emit(len(page.records))
+    async def _prefetch_fields(self, resource: str) -> None:
+        await self.session.fields(resource)
 
-        self.runner.start(first_page(), name="first page of deals", key="table")
+    def show_view(self, view: View) -> None:
+        self.table.set_view(view)
+        self.view_label.setText(view.title or view.resource.capitalize())
+
+    def _resource_requested(self, resource: str) -> None:
+        self.tree.select_resource(resource)
+
+    def _navigated(self, resource: str, record_id: object) -> None:
+        self.view_label.setText(f"{resource.capitalize()} · #{record_id}")
+
+    def _focus(self, pane: QWidget) -> None:
+        pane.setVisible(True)
+        target = pane.focusProxy() or pane
+        target.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def open_export(self) -> None:
+        view = self.table.view
+        if view is None:
+            self.notifications.report("Choose a list in the resource tree first, then export it.",
+                                      context="Export")
+            return
+        dialog = ExportDialog(self.session, self.runner, view, self.table.visible_columns(),
+                              self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def show_about(self) -> None:
+        from explorer.qt.dialogs.about import AboutDialog
+
+        dialog = AboutDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def open_log_folder(self) -> None:
+        if self._log_folder is None:
+            self.notifications.report("Logging to a file is off in this session.",
+                                      context="Log folder")
+            return
+        folder = self._log_folder() if callable(self._log_folder) else self._log_folder
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    # ------------------------------------------------------------------ state
+
+    def _restore_state(self) -> None:
+        geometry = self._settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = self._settings.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        splitter = self._settings.value("window/splitter")
+        if isinstance(splitter, QByteArray):
+            self.splitter.restoreState(splitter)
+
+    def _save_state(self) -> None:
+        self._settings.setValue("window/geometry", self.saveGeometry())
+        self._settings.setValue("window/state", self.saveState())
+        self._settings.setValue("window/splitter", self.splitter.saveState())
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_state()
+        self._unfollow()
+        self.meter.detach()
         super().closeEvent(event)
         self.closed.emit()

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from explorer.api.errors import Unauthorized
 from explorer.api.events import BlockState, DailyState, GovernorEvent
 from explorer.api.ratelimit import RateSnapshot, UsageCounter
 from explorer.core.explain import Explanation, Lasting, blocked, daily_spent, explain
@@ -315,14 +316,20 @@ class NotificationArea(QWidget):
         return forget
 
     def _snapshot(self, snapshot: RateSnapshot, usage: UsageCounter) -> None:
-        if (("offline" in self._banners or "unauthorized" in self._banners)
-                and not snapshot.blocked):
+        if snapshot.blocked:
+            return
+        # A 401 is the session's state, whichever pane's request met it (the table and the
+        # tree show their own failures in place and do not report them here).
+        if (snapshot.status == 401 or "offline" in self._banners
+                or "unauthorized" in self._banners):
             self._answered.emit(snapshot.status)
 
     def _on_answer(self, status: int) -> None:
         self.clear_state("offline")
         if status < 400:
             self.clear_state("unauthorized")
+        elif status == 401 and "unauthorized" not in self._banners:
+            self.show_state(explain(Unauthorized(401, "GET", "", "Unauthorized")))
 
     def _on_governor(self, event: GovernorEvent) -> None:
         state = event.state
