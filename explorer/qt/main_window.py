@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtCore import QByteArray, QLocale, QSettings, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -15,11 +17,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core import settings as user_settings
 from explorer.core.session import Session
 from explorer.core.views import View
 from explorer.qt import icons
 from explorer.qt.asyncqt import TaskRunner
 from explorer.qt.dialogs.export import ExportDialog
+from explorer.qt.models.resource_tree import TreeRole
 from explorer.qt.widgets.detail_pane import DetailPane
 from explorer.qt.widgets.notifications import NotificationArea
 from explorer.qt.widgets.rate_meter import RateLimitMeter
@@ -27,6 +31,11 @@ from explorer.qt.widgets.record_table import RecordTablePane
 from explorer.qt.widgets.resource_tree import ResourceTreePane
 
 APP_NAME = "Pipedrive Explorer"
+# First-start pane widths, in average characters (the user's splitter state wins): the tree
+# fits its node names, the detail pane a field name and a value side by side, the table
+# takes the rest.
+TREE_CHARS = 34
+DETAIL_CHARS = 64
 
 
 class AccountTag(QLabel):
@@ -41,8 +50,26 @@ class AccountTag(QLabel):
         self.setToolTip(f"{account.name}: {account.base_url}\n"
                         + ("Demo data, safe to change." if account.kind == "sandbox"
                            else "A live Pipedrive company: changes are real."))
-        self.setStyleSheet(f"QLabel#accountTag {{ background: {account.colour}; color: white;"
-                           " border-radius: 3px; padding: 1px 6px; font-weight: 600; }")
+        self.setStyleSheet(f"QLabel#accountTag {{ background: {account.colour};"
+                           f" color: {text_on(account.colour)}; border-radius: 3px;"
+                           " padding: 1px 6px; font-weight: 600; }")
+
+
+def text_on(background: str) -> str:
+    """Black or white, whichever reads better on ``background`` (a ``#rrggbb`` colour): the
+    tag keeps its account colour in light and dark palettes alike, so its text must fit the
+    colour, not the palette."""
+    colour = QColor(background)
+    if not colour.isValid():
+        return "white"
+    # Relative luminance (WCAG), compared where black and white have equal contrast.
+    lum = (0.2126 * _channel(colour.redF()) + 0.7152 * _channel(colour.greenF())
+           + 0.0722 * _channel(colour.blueF()))
+    return "black" if lum > 0.179 else "white"
+
+
+def _channel(c: float) -> float:
+    return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
 
 
 class MainWindow(QMainWindow):
@@ -76,6 +103,8 @@ class MainWindow(QMainWindow):
         self._settings = settings if settings is not None else QSettings()
         self._log_folder = log_folder
         self._started = False
+        self._shown_view: View | None = None
+        self._loading_preferences = False
         account = session.account
         kind = "sandbox" if account.kind == "sandbox" else "live"
         self.setWindowTitle(f"{account.name} ({kind}) — {APP_NAME}")
@@ -96,7 +125,6 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 2)
-        self.splitter.setSizes([230, 650, 400])
 
         central = QWidget(self)
         layout = QVBoxLayout(central)
@@ -111,7 +139,9 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
         self._connect()
+        self._set_tab_order()
         self.resize(1280, 800)
+        self._default_sizes()
         self._restore_state()
 
     # ------------------------------------------------------------------ assembly
@@ -127,7 +157,9 @@ class MainWindow(QMainWindow):
             action.setStatusTip(tip)
             action.setToolTip(tip)
         action.setCheckable(checkable)
-        action.triggered.connect(slot)
+        # A checkable action passes its state on: ``triggered`` reaches a one-argument slot
+        # with none from PySide (``triggered(bool checked = false)``).
+        (action.toggled if checkable else action.triggered).connect(slot)
         self.addAction(action)
         return action
 
@@ -153,10 +185,14 @@ class MainWindow(QMainWindow):
             checkable=True)
         self.archived_action.setChecked(self.tree.show_archived)
         self.tree.show_archived_changed.connect(self.archived_action.setChecked)
+        self.tree.show_archived_changed.connect(
+            lambda show: self._remember(show_archived=bool(show)))
         self.hide_empty_action = self._action(
             "&Hide empty fields", self.detail.hide_empty.setChecked, "Ctrl+H",
             name="hideEmptyAction", tip="Hide the detail pane's empty fields", checkable=True)
         self.detail.hide_empty.toggled.connect(self.hide_empty_action.setChecked)
+        self.detail.hide_empty.toggled.connect(
+            lambda hide: self._remember(hide_empty_fields=bool(hide)))
         self.detail.back_action.setIcon(icons.icon("back"))
         self.detail.forward_action.setIcon(icons.icon("forward"))
         self.table.refresh_action.setIcon(icons.icon("refresh"))
@@ -229,6 +265,7 @@ class MainWindow(QMainWindow):
         status.addWidget(AccountTag(self.session, self))
         self.view_label = QLabel(self)
         self.view_label.setObjectName("viewStatus")
+        self.view_label.setTextFormat(Qt.TextFormat.PlainText)
         status.addWidget(self.view_label, 1)
         status.addPermanentWidget(self.meter)
 
@@ -240,6 +277,28 @@ class MainWindow(QMainWindow):
         self.detail.navigated.connect(self._navigated)
         self.detail.resource_requested.connect(self._resource_requested)
         self.runner.failed.connect(self.notifications.on_task_failed)
+        model = self.table.model
+        for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved,
+                       model.tail_changed, self.tree.model.dataChanged,
+                       self.tree.model.modelReset):
+            signal.connect(self._update_view_status)
+
+    def _set_tab_order(self) -> None:
+        """Tab walks the panes left to right: tree → table → detail fields → related rows."""
+        self.tree.setFocusProxy(self.tree.tree)
+        self.table.setFocusProxy(self.table.table)
+        self.detail.setFocusProxy(self.detail.fields_view)
+        chain = [self.tree.tree, self.table.table, self.detail.hide_empty,
+                 self.detail.fields_view, self.detail.tabs]
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
+
+    def _default_sizes(self) -> None:
+        """First-start splitter proportions from the font (a saved state replaces them)."""
+        char = self.fontMetrics().horizontalAdvance("x")
+        tree, detail = char * TREE_CHARS, char * DETAIL_CHARS
+        table = max(self.width() - tree - detail, char * 60)
+        self.splitter.setSizes([tree, table, detail])
 
     # ------------------------------------------------------------------ behaviour
 
@@ -248,6 +307,7 @@ class MainWindow(QMainWindow):
         if self._started:
             return
         self._started = True
+        self.runner.start(self._load_preferences(), name="load settings", report=False)
         self.tree.load()
         # Field metadata first: the table's columns and the detail pane's custom fields need
         # it, and one shared request per resource beats one per pane.
@@ -260,15 +320,57 @@ class MainWindow(QMainWindow):
     async def _prefetch_fields(self, resource: str) -> None:
         await self.session.fields(resource)
 
+    async def _load_preferences(self) -> None:
+        """Apply the saved View menu choices (read in a thread: the file is on disk)."""
+        saved = await asyncio.to_thread(user_settings.load_settings)
+        self._loading_preferences = True
+        try:
+            self.tree.set_show_archived(saved.show_archived)
+            self.detail.hide_empty.setChecked(saved.hide_empty_fields)
+        finally:
+            self._loading_preferences = False
+
+    def _remember(self, **changes: Any) -> None:
+        """Save a View menu choice for the next run (written in a thread)."""
+        if self._loading_preferences:
+            return
+        self.runner.start(asyncio.to_thread(user_settings.update_settings, **changes),
+                          name="save settings")
+
     def show_view(self, view: View) -> None:
+        self._shown_view = view
         self.table.set_view(view)
-        self.view_label.setText(view.title or view.resource.capitalize())
+        self._update_view_status()
+
+    def view_status(self) -> str:
+        """The status bar's view text: the list's name, and how many of its records are
+        loaded when known ("Deals · 50 of 824 loaded", "Won deals · 12 records")."""
+        view = self._shown_view
+        if view is None:
+            return ""
+        title = view.title or view.resource.capitalize()
+        model = self.table.model
+        loaded = model.loaded_rows()
+        pending = model.rowCount() > loaded  # the loading or error row
+        if model.view is None or (loaded == 0 and pending):
+            return title  # its first page is not in yet
+        locale = QLocale()
+        if not pending and not model.canFetchMore():
+            noun = "record" if loaded == 1 else "records"
+            return f"{title} · {locale.toString(loaded)} {noun}"
+        total = self.tree.model.index_for_view(view).data(TreeRole.COUNT)
+        if isinstance(total, int) and total >= loaded:
+            return f"{title} · {locale.toString(loaded)} of {locale.toString(total)} loaded"
+        return f"{title} · {locale.toString(loaded)} loaded"
+
+    def _update_view_status(self, *_args: object) -> None:
+        self.view_label.setText(self.view_status())
 
     def _resource_requested(self, resource: str) -> None:
         self.tree.select_resource(resource)
 
     def _navigated(self, resource: str, record_id: object) -> None:
-        self.view_label.setText(f"{resource.capitalize()} · #{record_id}")
+        pass  # the breadcrumbs show where the pane went; the status keeps the table's view
 
     def _focus(self, pane: QWidget) -> None:
         pane.setVisible(True)

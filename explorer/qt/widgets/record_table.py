@@ -15,12 +15,13 @@ import json
 import logging
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QSettings, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QCursor, QDesktopServices, QKeySequence
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QSettings, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QCursor, QDesktopServices, QHelpEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QHeaderView,
+    QStyle,
     QTableView,
     QToolTip,
     QVBoxLayout,
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.api import Field
-from explorer.core.columns import NUMERIC_TYPES, ordered
+from explorer.core.columns import ordered
 from explorer.core.session import Session
 from explorer.core.views import View
 from explorer.qt.asyncqt import TaskRunner
@@ -38,8 +39,13 @@ from explorer.qt.models.record_table import RecordTableModel, RowState
 log = logging.getLogger(__name__)
 
 MAX_OPEN = 10  # records opened in the browser at once: more is a slip of the mouse
-# Default column widths in average characters, by field type (a remembered width wins).
-_WIDE = {"varchar": 24, "text": 32, "address": 32, "people": 20, "org": 22, "user": 16}
+# Default column widths in characters (a remembered width wins): a record's name first, by
+# its key, then by field type; money fits "kr 106,700.00", a date "09/08/2026 14:30".
+_BY_KEY = {"title": 34, "name": 30, "subject": 34, "content": 48, "stage_id": 30,
+           "email": 30, "emails": 30, "status": 10, "id": 8}
+_BY_TYPE = {"varchar": 22, "varchar_auto": 22, "text": 32, "address": 34, "people": 20,
+            "org": 26, "user": 18, "monetary": 15, "int": 10, "double": 10, "date": 12,
+            "daterange": 24, "time": 8, "phone": 18, "enum": 14, "set": 20}
 _DEFAULT_CHARS = 14
 
 
@@ -80,6 +86,9 @@ class RecordTablePane(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setWordWrap(False)
+        # Tab leaves the table for the detail pane: rows are selected whole, so stepping
+        # cell by cell would only trap the keyboard (arrows move within the table).
+        self.table.setTabKeyNavigation(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setAlternatingRowColors(True)
         self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
@@ -119,6 +128,7 @@ class RecordTablePane(QWidget):
         self.model.tail_changed.connect(self._update_span)
         header.sectionClicked.connect(self._header_clicked)
         header.sectionResized.connect(self._section_resized)
+        self.table.viewport().installEventFilter(self)
         self.table.clicked.connect(self._clicked)
         self.table.activated.connect(self._clicked)
         selection = self.table.selectionModel()
@@ -242,21 +252,30 @@ class RecordTablePane(QWidget):
         header = self.table.horizontalHeader()
         widths = self._layout.get("widths")
         widths = widths if isinstance(widths, dict) else {}
-        char = self.table.fontMetrics().horizontalAdvance("x")
+        metrics = self.table.fontMetrics()
+        char = metrics.horizontalAdvance("x")
         self._applying = True
         try:
             for column, field in enumerate(self.model.columns):
                 width = widths.get(field.key)
                 if not isinstance(width, int) or width <= 0:
-                    chars = _WIDE.get(field.type, _DEFAULT_CHARS) if field.key else 40
-                    if field.type in NUMERIC_TYPES:
-                        chars = 12
-                    width = char * chars
+                    width = self._default_width(field, char)
                 header.resizeSection(column, width)
         finally:
             self._applying = False
         self._show_sort()
         self._update_span()
+
+    def _default_width(self, field: Field, char: int) -> int:
+        """A column's first width: its kind of content, never narrower than its header."""
+        if not field.key:
+            chars = 40  # the status column shown before the fields arrive
+        else:
+            chars = _BY_KEY.get(field.key) or _BY_TYPE.get(field.type, _DEFAULT_CHARS)
+        header = self.table.horizontalHeader()
+        # Room for the header's text and its sort arrow, or the column is named "Con…".
+        title = header.fontMetrics().horizontalAdvance(field.name) + 4 * char
+        return max(char * chars, title)
 
     def _show_sort(self) -> None:
         view = self.model.view
@@ -306,6 +325,34 @@ class RecordTablePane(QWidget):
             self.table.setSpan(row, 0, 1, columns)
 
     # ------------------------------------------------------------------ interaction
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # A cell's full text as its tooltip, only where the cell cuts it ("Wavecrest Re…"):
+        # a tooltip on every cell would cover the table for nothing.
+        if watched is self.table.viewport() and event.type() == QEvent.Type.ToolTip \
+                and isinstance(event, QHelpEvent):
+            index = self.table.indexAt(event.pos())
+            text = self.elided_text(index)
+            if text:
+                QToolTip.showText(event.globalPos(), text, self.table,
+                                  self.table.visualRect(index))
+            else:
+                QToolTip.hideText()
+            return True
+        return super().eventFilter(watched, event)
+
+    def elided_text(self, index: QModelIndex) -> str:
+        """The cell's full text if its column is too narrow to show it, else ""."""
+        if not index.isValid() or self.model.row_state(index.row()) != RowState.RECORD:
+            return ""
+        text = self.model.text(index.row(), index.column())
+        if not text:
+            return ""
+        # The cell's margins (the style's focus frame and text padding) on both sides.
+        margin = 2 * (self.table.style().pixelMetric(
+            QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.table) + 1)
+        room = self.table.columnWidth(index.column()) - margin
+        return text if self.table.fontMetrics().horizontalAdvance(text) > room else ""
 
     def _clicked(self, index: QModelIndex) -> None:
         if index.isValid() and self.model.row_state(index.row()) == RowState.ERROR:
