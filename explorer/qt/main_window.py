@@ -34,7 +34,7 @@ APP_NAME = "Pipedrive Explorer"
 # First-start pane widths, in average characters (the user's splitter state wins): the tree
 # fits its node names, the detail pane a field name and a value side by side, the table
 # takes the rest.
-TREE_CHARS = 34
+TREE_CHARS = 36
 DETAIL_CHARS = 64
 
 

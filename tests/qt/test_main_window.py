@@ -110,3 +110,33 @@ async def test_tab_walks_tree_then_table_then_detail(window: MainWindow) -> None
     await until(lambda: QApplication.focusWidget() is window.table.table)
     window.focus_detail_action.trigger()
     await until(lambda: QApplication.focusWidget() is window.detail.fields_view)
+
+
+async def test_related_tabs_menu_lists_every_tab_and_selects_one(window: MainWindow) -> None:
+    window.show()
+    window.start()
+    await until(lambda: window.table.model.loaded_rows() > 0, within=10)
+    window.table.table.selectRow(0)
+    await until(lambda: window.detail.tabs.count() > 0)
+    window.detail.tabs_menu.aboutToShow.emit()
+    titles = [a.text() for a in window.detail.tabs_menu.actions()]
+    # A deal's tabs (issue 8): its person and organization, related lists, history last.
+    assert titles[:2] == ["Person", "Organization"]
+    assert titles[-1].startswith("History")
+    assert len(titles) == 8
+    window.detail.tabs_menu.actions()[-1].trigger()
+    assert window.detail.tabs.currentIndex() == 7
+
+
+async def test_an_elided_cell_offers_its_full_text(window: MainWindow) -> None:
+    window.show()
+    window.start()
+    await until(lambda: window.table.model.loaded_rows() > 0, within=10)
+    index = window.table.model.index(0, 0)
+    full = window.table.model.text(0, 0)
+    assert full
+    window.table.table.setColumnWidth(0, window.table.table.fontMetrics().horizontalAdvance("x"))
+    assert window.table.elided_text(index) == full
+    window.table.table.setColumnWidth(
+        0, window.table.table.fontMetrics().horizontalAdvance(full) * 2)
+    assert window.table.elided_text(index) == ""

@@ -25,10 +25,12 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSplitter,
     QStackedWidget,
     QTabWidget,
+    QToolButton,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -145,6 +147,20 @@ class DetailPane(QWidget):
         self.tabs.setObjectName("relatedTabs")
         self.tabs.setDocumentMode(True)
         self.tabs.currentChanged.connect(self._tab_changed)
+        # Eight tabs for a deal never fit a side pane: the bar scrolls, and this button
+        # lists every tab with its count, so none is hidden behind the scroll arrows.
+        self.tabs_button = QToolButton(self.tabs)
+        self.tabs_button.setObjectName("relatedTabsMenu")
+        self.tabs_button.setAccessibleName("All related tabs")
+        self.tabs_button.setToolTip("Show a list of the related tabs")
+        self.tabs_button.setArrowType(Qt.ArrowType.DownArrow)
+        self.tabs_button.setAutoRaise(True)
+        self.tabs_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.tabs_menu = QMenu(self.tabs_button)
+        self.tabs_menu.setObjectName("relatedTabsList")
+        self.tabs_menu.aboutToShow.connect(self._fill_tabs_menu)
+        self.tabs_button.setMenu(self.tabs_menu)
+        self.tabs.setCornerWidget(self.tabs_button, Qt.Corner.TopRightCorner)
 
         fields_box = QWidget(self)
         fields_layout = QVBoxLayout(fields_box)
@@ -359,6 +375,15 @@ class DetailPane(QWidget):
             place.tab = tab.spec.key
             if self._loader.record_ready(place):
                 self._loader.load_tab(place, tab)
+
+    def _fill_tabs_menu(self) -> None:
+        self.tabs_menu.clear()
+        for number in range(self.tabs.count()):
+            action = self.tabs_menu.addAction(self.tabs.tabText(number))
+            action.setCheckable(True)
+            action.setChecked(number == self.tabs.currentIndex())
+            action.setEnabled(self.tabs.isTabEnabled(number))
+            action.triggered.connect(lambda _=False, n=number: self.tabs.setCurrentIndex(n))
 
     def current_tab(self) -> RelatedTab | None:
         tab = self.tabs.currentWidget()
