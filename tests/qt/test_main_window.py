@@ -140,3 +140,17 @@ async def test_an_elided_cell_offers_its_full_text(window: MainWindow) -> None:
     window.table.table.setColumnWidth(
         0, window.table.table.fontMetrics().horizontalAdvance(full) * 2)
     assert window.table.elided_text(index) == ""
+
+
+async def test_money_headers_align_with_their_figures(window: MainWindow) -> None:
+    window.start()
+    model = window.table.model
+    await until(lambda: model.loaded_rows() > 0 and any(f.key == "value" for f in model.columns),
+                within=10)
+    keys = [f.key for f in model.columns]
+    value, title = keys.index("value"), keys.index("title")
+    right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+    align = Qt.ItemDataRole.TextAlignmentRole
+    assert model.headerData(value, Qt.Orientation.Horizontal, align) == right
+    assert model.index(0, value).data(align) == right
+    assert model.headerData(title, Qt.Orientation.Horizontal, align) is None

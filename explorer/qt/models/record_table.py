@@ -249,6 +249,9 @@ class RecordTableModel(QAbstractTableModel):
         field = self.columns[section]
         if role == Qt.ItemDataRole.DisplayRole:
             return field.name
+        if role == Qt.ItemDataRole.TextAlignmentRole and section < len(self._align) \
+                and self._align[section] is not None:
+            return self._align[section]  # a money column's header sits over its figures
         if role == Qt.ItemDataRole.ToolTipRole:
             if not field.key:
                 return None
