@@ -20,7 +20,7 @@ from collections import OrderedDict
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
+    QStyle,
     QTabWidget,
     QToolButton,
     QTreeView,
@@ -191,7 +192,16 @@ class DetailPane(QWidget):
         self.pages = QStackedWidget(self)
         self.pages.addWidget(self.placeholder)
         self.pages.addWidget(content)
+        # Greyed like any placeholder: it is a hint, not content (the palette's colour, so it
+        # reads in dark themes too).
+        hint = self.placeholder.palette()
+        hint.setColor(QPalette.ColorRole.WindowText,
+                      hint.color(QPalette.ColorRole.PlaceholderText))
+        self.placeholder.setPalette(hint)
         outer = QVBoxLayout(self)
+        # Flush with the table's top and bottom edges; a gap from the splitter handle only.
+        outer.setContentsMargins(self.style().pixelMetric(
+            QStyle.PixelMetric.PM_LayoutLeftMargin, None, self), 0, 0, 0)
         outer.addWidget(self.pages)
         self._update_actions()
 

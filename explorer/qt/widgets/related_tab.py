@@ -120,6 +120,10 @@ class RelatedTab(QWidget):
         self.pages.setCurrentIndex(1)
         header = self.view.horizontalHeader()
         header.resizeSections(QHeaderView.ResizeMode.ResizeToContents)
+        # Sizing to contents gave the last column its text's width; stretch it again to the
+        # view's edge (Qt stretches only when the flag is set anew).
+        header.setStretchLastSection(False)
+        header.setStretchLastSection(True)
 
     def show_message(self, text: str, state: str = "empty") -> None:
         self.state = state
