@@ -1,4 +1,4 @@
-"""The main window's own behaviour: the View menu's choices kept between runs, the status
+"""The main window's own behaviour (polish): the View menu's choices kept between runs, the status
 bar's view text, the account tag, first-start pane proportions and keyboard focus."""
 
 from __future__ import annotations
