@@ -5,14 +5,14 @@ A table of 500 deals names its owners, persons, organizations, pipelines and sta
 handful of requests, not 500: the small lists (users, pipelines, stages, lead labels,
 currencies) are fetched whole, once; persons, organizations and deals by ``ids=`` (v2 list, at
 most 100 ids a call). A deal is named by its title; the ids ``/deals`` leaves out (v2 lists
-leave archived deals out) are asked for on ``/deals/archived`` once per batch, so an activity
-of an archived deal still shows its title; an id in neither (deleted, or not visible) shows as
-``#id`` and is not asked again. v1 notes carry their deal's title (and their person's and
-organization's names) beside the id; those are kept and not asked for. Leads are not named:
-v1 ``/leads`` takes no ``ids`` (only ``GET /leads/{id}``, one request per lead), so lead ids
-show as ids. Concurrent asks for the same ids share one request. ``resolve`` is a
-``display.Resolver`` (synchronous, cache only): ``await names.load_records(...)`` (or
-``fetch``) first, then format. ``format_value`` and ``format_money`` use the account's
+leave archived deals out) are then asked for on ``/deals/archived``, those of all batches
+together, so an activity of an archived deal still shows its title; an id in neither (deleted,
+or not visible) shows as ``#id`` and is not asked again. v1 notes carry their deal's title
+(and their person's and organization's names) beside the id; those are kept and not asked
+for. Leads are not named: v1 ``/leads`` takes no ``ids`` (only ``GET /leads/{id}``, one
+request per lead), so lead ids show as ids. Concurrent asks for the same ids share one
+request. ``resolve`` is a ``display.Resolver`` (synchronous, cache only): ``await
+names.load_records(...)`` (or ``fetch``) first, then format. ``format_value`` and ``format_money`` use the account's
 currencies (symbols and decimals from ``/v1/currencies``).
 
 A kind whose list cannot be read (a 403 for a missing OAuth scope, an outage of one endpoint)
