@@ -12,8 +12,8 @@ or not visible) shows as ``#id`` and is not asked again. v1 notes carry their de
 for. Leads are not named: v1 ``/leads`` takes no ``ids`` (only ``GET /leads/{id}``, one
 request per lead), so lead ids show as ids. Concurrent asks for the same ids share one
 request. ``resolve`` is a ``display.Resolver`` (synchronous, cache only): ``await
-names.load_records(...)`` (or ``fetch``) first, then format. ``format_value`` and ``format_money`` use the account's
-currencies (symbols and decimals from ``/v1/currencies``).
+names.load_records(...)`` (or ``fetch``) first, then format. ``format_value`` and
+``format_money`` use the account's currencies (symbols and decimals from ``/v1/currencies``).
 
 A kind whose list cannot be read (a 403 for a missing OAuth scope, an outage of one endpoint)
 fails alone: it is recorded in ``failures`` with its error, its ids show as ids, and it is not
