@@ -65,6 +65,11 @@ _SUMMARIES = {"deal": ("deal", "deal_id"), "person": ("person", "person_id"),
               "organization": ("organization", "org_id")}
 
 
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 def _ident(value: Any) -> Ident | None:
     """The id in a reference as records carry it: ``7``, ``7.0``, v1 ``{"value": 7, …}``,
     search ``{"id": 7, …}``, a lead label UUID."""
@@ -153,7 +158,10 @@ class NameCache:
                                  f"{', '.join([*WHOLE, *BATCHED])}")
         if waits:
             # Shielded: a caller that gives up does not cancel a request others wait for.
-            await asyncio.shield(asyncio.gather(*set(waits)))
+            together = asyncio.gather(*set(waits))
+            # Retrieved even when every caller gave up (the session closing under it).
+            together.add_done_callback(_retrieve)
+            await asyncio.shield(together)
 
     async def load_records(self, name: str, records: Iterable[Mapping[str, Any]],
                            catalog: FieldCatalog | None = None) -> None:
@@ -182,6 +190,15 @@ class NameCache:
         name = _name(reference)
         if key is not None and name is not None:
             self._names[(kind, key)] = name
+
+    async def aclose(self) -> None:
+        """Cancel the lookups under way and wait for them (before the client closes)."""
+        tasks = {*self._pending.values(), *self._whole.values()}
+        unfinished = [t for t in tasks if not t.done()]
+        for task in unfinished:
+            task.cancel()
+        if unfinished:
+            await asyncio.gather(*unfinished, return_exceptions=True)
 
     def forget(self, kind: str | None = None) -> None:
         """Drop cached names (of one kind): renamed records show their new names next time."""
