@@ -99,6 +99,8 @@ _demos: list[DemoSandbox] = []
 """Demo sandboxes started in this process; stopped once the last window has closed."""
 _stores: list[AccountStore] = []
 """The process's account store (session-only accounts live in it)."""
+_main_task: list[asyncio.Task[int]] = []
+"""The running ``_gui_main`` (a signal cancels it when no window is open yet)."""
 _stop_signals: list[int] = []
 """Signals (SIGINT, SIGTERM) that asked the app to stop; the exit status is 128 + the first."""
 
@@ -109,14 +111,20 @@ def _spawn(coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
     task = asyncio.ensure_future(coro)
     _background.add(task)
     task.add_done_callback(_background.discard)
+    task.add_done_callback(_log_failure)
     return task
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background work failed", exc_info=task.exception())
 
 
 def open_account(account: Account, token: str | TokenProvider) -> MainWindow:
     """Show a main window on ``account`` with ``token`` (an API token or a provider), called
     on the qasync loop with a ``QApplication``. Returns at once; Deals start loading."""
     from explorer.api.config import ClientConfig, default_transport
-    from explorer.core.logs import LoggingTransport
+    from explorer.core.logs import LoggingTransport, log_folder
     from explorer.core.session import Session
     from explorer.qt.asyncqt import TaskRunner
     from explorer.qt.main_window import MainWindow
@@ -124,7 +132,8 @@ def open_account(account: Account, token: str | TokenProvider) -> MainWindow:
     transport = LoggingTransport(default_transport(ClientConfig(account.base_url).max_in_flight))
     session = Session.connect(account, token, transport=transport)
     runner = TaskRunner()
-    window = MainWindow(session, runner)
+    freeze_startup_objects()   # before the window: its objects go when it closes
+    window = MainWindow(session, runner, log_folder=log_folder)
     closed: asyncio.Future[None] = asyncio.get_event_loop().create_future()
     _open_windows[window] = closed
 
@@ -154,15 +163,14 @@ def open_account(account: Account, token: str | TokenProvider) -> MainWindow:
     log.info("opening %s (%s)", account.name, account.kind)
     window.show()
     window.start()
-    freeze_startup_objects()
     return window
 
 
 def freeze_startup_objects() -> None:
-    """Move what exists now (modules, classes, Qt wrappers, the first window) out of the
-    cycle collector's generations, once: its full passes then walk only what was made since,
-    which keeps scrolling a large table free of 30-70 ms pauses
-    (``tests/benchmarks/bench_ui_stall.py``). Those objects live as long as the app anyway."""
+    """Move what exists now (modules, classes, what start-up built) out of the cycle
+    collector's generations, once, before the first window: its full passes then walk only
+    what was made since, which keeps scrolling a large table free of 30-70 ms pauses
+    (``tests/benchmarks/bench_ui_stall.py``). Those objects live as long as the app."""
     if not gc.get_freeze_count():
         gc.freeze()
 
@@ -212,9 +220,16 @@ def _run_gui(plan: _GuiPlan) -> int:
     loop = new_loop(app)
     previous = {sig: signal.signal(sig, lambda signum, _frame: loop.call_soon_threadsafe(
         _interrupt, signum)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    main_task = loop.create_task(_gui_main(plan))
+    _main_task[:] = [main_task]
     try:
-        return loop.run_until_complete(_gui_main(plan))
+        return loop.run_until_complete(main_task)
+    except asyncio.CancelledError:
+        if _stop_signals:
+            return 128 + _stop_signals[0]
+        raise
     finally:
+        _main_task.clear()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         loop.close()
@@ -222,10 +237,15 @@ def _run_gui(plan: _GuiPlan) -> int:
 
 def _interrupt(signum: int) -> None:
     """Ctrl-C or SIGTERM: close every window (sessions end, the sandbox stops), then exit."""
+    from explorer.qt.asyncqt import reject_open_dialogs
+
     log.info("stopping on signal %d", signum)
     _stop_signals.append(signum)
+    reject_open_dialogs()   # the account manager at start-up, File → Accounts…
     for window in list(_open_windows):
         window.close()
+    if not _open_windows and _main_task:
+        _main_task[0].cancel()   # e.g. still waiting for the demo sandbox: stop waiting
 
 
 def _heartbeat(loop: asyncio.AbstractEventLoop, ticks: list[asyncio.TimerHandle]) -> None:
@@ -276,7 +296,18 @@ async def _open_demo(demo: DemoSandbox) -> MainWindow | None:
         return None
     account = Account(name="Demo sandbox", base_url=endpoint.base_url, kind="sandbox",
                       colour=DEMO_COLOUR)
-    return open_account(account, endpoint.token)
+    window = open_account(account, endpoint.token)
+    _spawn(_stop_with(window, demo))
+    return window
+
+
+async def _stop_with(window: MainWindow, demo: DemoSandbox) -> None:
+    """Stop the demo sandbox once its window has closed and its session ended (switching to
+    another account leaves no sandbox behind)."""
+    await window_closed(window)
+    if demo in _demos:
+        _demos.remove(demo)
+        await asyncio.to_thread(demo.stop)   # off the UI thread: it waits for the child
 
 
 def account_store() -> AccountStore:
@@ -296,7 +327,9 @@ async def open_start_window() -> MainWindow | None:
 
     settings = await asyncio.to_thread(load_settings)
     store = account_store()
-    last = store.get(settings.last_account_id) if settings.last_account_id else None
+    last = (await asyncio.to_thread(store.get, settings.last_account_id)
+            if settings.last_account_id else None)
+    notice = None
     if last is not None:
         secret = await asyncio.to_thread(store.token, last.id)
         if secret:
@@ -304,9 +337,12 @@ async def open_start_window() -> MainWindow | None:
                 return open_saved(last, secret)
             except ValueError as exc:
                 log.warning("cannot open the last account (%s); asking", exc)
+                notice = f"{last.account.name} could not be opened: {exc}"
         else:
             log.warning("no token for the last account in the keychain; asking")
-    return await _choose_and_open(None)
+            notice = (f"The keychain no longer holds the API token of {last.account.name}. "
+                      "Add the account again with its token, or choose another.")
+    return await _choose_and_open(None, notice)
 
 
 async def switch_account(window: MainWindow) -> MainWindow | None:
@@ -318,19 +354,20 @@ async def switch_account(window: MainWindow) -> MainWindow | None:
     return opened
 
 
-async def _choose_and_open(parent: MainWindow | None) -> MainWindow | None:
+async def _choose_and_open(parent: MainWindow | None,
+                           notice: str | None = None) -> MainWindow | None:
     from dataclasses import replace
 
     from explorer.core.settings import load_settings, save_settings
 
-    choice = await choose_account(account_store(), parent)
+    choice = await choose_account(account_store(), parent, notice)
     if choice is None:
         return None
     settings = await asyncio.to_thread(load_settings)
     if choice == "demo":
         from explorer.core.demo import DemoSandbox
 
-        demo = DemoSandbox.start(size=settings.demo_size)
+        demo = await asyncio.to_thread(DemoSandbox.start, size=settings.demo_size)
         _demos.append(demo)
         return await _open_demo(demo)
     entry, secret = choice
@@ -366,9 +403,11 @@ def open_saved(entry: SavedAccount, secret: str) -> MainWindow:
     return open_account(entry.account, provider)
 
 
-async def choose_account(store: AccountStore, parent: Any = None) -> Any:
-    """Show the account manager; ``(SavedAccount, token)`` for the chosen account, ``"demo"``
-    for "Try the demo", None when closed."""
+async def choose_account(store: AccountStore, parent: Any = None,
+                         notice: str | None = None) -> Any:
+    """Show the account manager (with ``notice`` in its message line: why it opened);
+    ``(SavedAccount, token)`` for the chosen account, ``"demo"`` for "Try the demo", None
+    when closed."""
     from explorer.core.settings import oauth_app_from_env
     from explorer.qt.asyncqt import ask
     from explorer.qt.dialogs.accounts import AccountsDialog
@@ -376,6 +415,8 @@ async def choose_account(store: AccountStore, parent: Any = None) -> Any:
     # keyring picks its backend on first use (a D-Bus probe on Linux): not on the UI thread.
     await asyncio.to_thread(store.keychain_available)
     dialog = AccountsDialog(store, parent, oauth_app=oauth_app_from_env())
+    if notice:
+        dialog.say(notice)
     await ask(dialog)
     dialog.deleteLater()
     if dialog.demo_chosen:

@@ -201,6 +201,24 @@ def test_sigterm_closes_the_window_and_stops_the_sandbox(tmp_path: Path) -> None
     assert "demo sandbox stopped (exit status 0)" in text
 
 
+@pytest.mark.e2e
+def test_sigterm_while_the_account_manager_is_open_stops_the_app(tmp_path: Path) -> None:
+    # No account yet: the account manager opens at start-up, before any window. keyring's
+    # null backend: nothing here may touch a real keychain.
+    log = tmp_path / "logs" / "pipedrive-explorer.log"
+    env = app_env(tmp_path, PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+    with subprocess.Popen([sys.executable, "-m", "explorer"], text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc:
+        deadline = time.monotonic() + 60
+        while "starting" not in (log.read_text() if log.exists() else ""):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
+            time.sleep(0.05)
+        time.sleep(1.0)  # the dialog is up
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM
+
+
 def headless(tmp_path: Path) -> dict[str, str]:
     env = app_env(tmp_path)
     for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):

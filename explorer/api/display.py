@@ -3,9 +3,10 @@
 Stdlib only: a small table of locale conventions (separators, date and time patterns, where
 the currency symbol goes, where the minus sign goes) keyed by Pipedrive's ``locale``
 (``/users/me``, e.g. ``de_DE``), falling back to the language, then to ``en_US``. References to
-users, persons, organizations, pipelines, stages and lead labels are turned into names by a
-resolver callback the caller supplies (``names.NameCache.resolve`` owns the caches); without
-one they show as ``#id``. Ids are shown without thousands separators (``12345``).
+users, persons, organizations, deals (their titles), pipelines, stages and lead labels are
+turned into names by a resolver callback the caller supplies (``names.NameCache.resolve`` owns
+the caches); without one, or for an id it cannot name (a lead, a deleted deal), they show as
+``#id``. Ids are shown without thousands separators (``12345``).
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ REFERENCE_KINDS = {"user": "user", "people": "person", "org": "organization", "d
 ID_KEYS = {"owner_id": "user", "creator_user_id": "user", "user_id": "user",
            "assigned_to_user_id": "user", "person_id": "person", "org_id": "organization",
            "organization_id": "organization", "pipeline_id": "pipeline", "stage_id": "stage",
-           "deal_id": "deal", "lead_id": "lead"}
+           "deal_id": "deal", "lead_id": "lead",
+           # A lead's deal: the one it was converted from (v1 /leads, spec).
+           "source_deal_id": "deal"}
 
 
 def locale_format(locale: str) -> LocaleFormat:

@@ -1,13 +1,19 @@
-"""Names for ids: a per-session cache of users, persons, organizations, pipelines, stages,
-lead labels and currencies, filled in batches.
+"""Names for ids: a per-session cache of users, persons, organizations, deals, pipelines,
+stages, lead labels and currencies, filled in batches.
 
 A table of 500 deals names its owners, persons, organizations, pipelines and stages with a
 handful of requests, not 500: the small lists (users, pipelines, stages, lead labels,
-currencies) are fetched whole, once; persons and organizations by ``ids=`` (v2 list, at most
-100 ids a call). Concurrent asks for the same ids share one request. ``resolve`` is a
-``display.Resolver`` (synchronous, cache only): ``await names.load_records(...)`` (or
-``fetch``) first, then format. ``format_value`` and ``format_money`` use the account's
-currencies (symbols and decimals from ``/v1/currencies``).
+currencies) are fetched whole, once; persons, organizations and deals by ``ids=`` (v2 list, at
+most 100 ids a call). A deal is named by its title; the ids ``/deals`` leaves out (v2 lists
+leave archived deals out) are then asked for on ``/deals/archived``, those of all batches
+together, so an activity of an archived deal still shows its title; an id in neither (deleted,
+or not visible) shows as ``#id`` and is not asked again. v1 notes carry their deal's title
+(and their person's and organization's names) beside the id; those are kept and not asked
+for. Leads are not named: v1 ``/leads`` takes no ``ids`` (only ``GET /leads/{id}``, one
+request per lead), so lead ids show as ids. Concurrent asks for the same ids share one
+request. ``resolve`` is a ``display.Resolver`` (synchronous, cache only): ``await
+names.load_records(...)`` (or ``fetch``) first, then format. ``format_value`` and
+``format_money`` use the account's currencies (symbols and decimals from ``/v1/currencies``).
 
 A kind whose list cannot be read (a 403 for a missing OAuth scope, an outage of one endpoint)
 fails alone: it is recorded in ``failures`` with its error, its ids show as ids, and it is not
@@ -30,12 +36,15 @@ if TYPE_CHECKING:
 
 JSON = dict[str, Any]
 Ident = int | str
-Kind = Literal["user", "person", "organization", "pipeline", "stage", "lead_label",
+Kind = Literal["user", "person", "organization", "deal", "pipeline", "stage", "lead_label",
                "currency"]
 
 IDS_PER_CALL = 100  # v2 lists take at most 100 ids
-# Kinds looked up by id in batches: kind → the v2 list that takes ``ids``.
-BATCHED: dict[str, str] = {"person": "/persons", "organization": "/organizations"}
+# Kinds looked up by id in batches: kind → the v2 lists that take ``ids``, asked in turn for
+# the ids the previous ones left out (``/deals`` leaves archived deals out).
+BATCHED: dict[str, tuple[str, ...]] = {"person": ("/persons",),
+                                       "organization": ("/organizations",),
+                                       "deal": ("/deals", "/deals/archived")}
 # Kinds fetched whole, once: kind → (version, path, paging).
 WHOLE: dict[str, tuple[Literal["v1", "v2"], str, bool]] = {
     "user": ("v1", "/users", False),
@@ -50,6 +59,15 @@ _CUSTOM_KINDS = {ftype: kind for ftype, kind in display.REFERENCE_KINDS.items()
                  if kind in _NAMED}
 # Built-in keys that hold ids of a kind this cache names.
 _ID_KEYS = {key: kind for key, kind in display.ID_KEYS.items() if kind in _NAMED}
+# Summaries records carry beside (or instead of) an id: key → (kind, the id key beside it).
+# v1 notes: ``deal`` {title} beside ``deal_id``; search items: ``person`` {id, name}.
+_SUMMARIES = {"deal": ("deal", "deal_id"), "person": ("person", "person_id"),
+              "organization": ("organization", "org_id")}
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _ident(value: Any) -> Ident | None:
@@ -140,29 +158,47 @@ class NameCache:
                                  f"{', '.join([*WHOLE, *BATCHED])}")
         if waits:
             # Shielded: a caller that gives up does not cancel a request others wait for.
-            await asyncio.shield(asyncio.gather(*set(waits)))
+            together = asyncio.gather(*set(waits))
+            # Retrieved even when every caller gave up (the session closing under it).
+            together.add_done_callback(_retrieve)
+            await asyncio.shield(together)
 
     async def load_records(self, name: str, records: Iterable[Mapping[str, Any]],
                            catalog: FieldCatalog | None = None) -> None:
         """Fill the cache for every id the records refer to (built-in keys, and with a loaded
-        ``catalog`` their user/person/organization custom fields) and the currencies. Names
-        the records carry already (v1 ``{"value": 7, "name": …}``, search ``{"id", "name"}``)
-        are kept and not asked for."""
+        ``catalog`` their user/person/organization/deal custom fields) and the currencies.
+        Names the records carry already (v1 ``{"value": 7, "name": …}``, search ``{"id",
+        "name"}``, a v1 note's ``deal`` {title} beside its ``deal_id``) are kept and not
+        asked for."""
         records = list(records)
         for record in records:
             for key, kind in display.ID_KEYS.items():
                 self.remember(kind, record.get(key))
-            for key, kind in (("person", "person"), ("organization", "organization")):
-                self.remember(kind, record.get(key))
+            for key, (kind, beside) in _SUMMARIES.items():
+                self.remember(kind, record.get(key), record.get(beside))
         await self.prefetch(references(name, records, catalog))
 
-    def remember(self, kind: str, reference: Any) -> None:
-        """Keep the name a reference carries (``{"id"|"value": 7, "name": "Ann"}``)."""
+    def remember(self, kind: str, reference: Any, ident: Any = None) -> None:
+        """Keep the name a reference carries (``{"id"|"value": 7, "name": "Ann"}``, a deal's
+        ``{"title": …}``); ``ident``: the id, for a summary that carries none (v1 notes'
+        ``deal`` {title} beside ``deal_id``)."""
         if not isinstance(reference, dict) or kind not in BATCHED:
             return
-        ident, name = _ident(reference), reference.get("name")
-        if ident is not None and isinstance(name, str) and name:
-            self._names[(kind, ident)] = name
+        key = _ident(reference)
+        if key is None and "id" not in reference and "value" not in reference:
+            key = _ident(ident)
+        name = _name(reference)
+        if key is not None and name is not None:
+            self._names[(kind, key)] = name
+
+    async def aclose(self) -> None:
+        """Cancel the lookups under way and wait for them (before the client closes)."""
+        tasks = {*self._pending.values(), *self._whole.values()}
+        unfinished = [t for t in tasks if not t.done()]
+        for task in unfinished:
+            task.cancel()
+        if unfinished:
+            await asyncio.gather(*unfinished, return_exceptions=True)
 
     def forget(self, kind: str | None = None) -> None:
         """Drop cached names (of one kind): renamed records show their new names next time."""
@@ -195,35 +231,59 @@ class NameCache:
                 shared.append(pending)
             else:
                 missing.append(ident)
-        for start in range(0, len(missing), IDS_PER_CALL):
-            chunk = missing[start:start + IDS_PER_CALL]
-            task = asyncio.ensure_future(self._load_batch(kind, chunk))
-            for ident in chunk:
+        if missing:
+            task = asyncio.ensure_future(self._load_batches(kind, missing))
+            for ident in missing:
                 self._pending[(kind, ident)] = task
             shared.append(task)
         return shared
 
-    async def _load_batch(self, kind: str, chunk: list[Ident]) -> None:
+    async def _load_batches(self, kind: str, wanted: list[Ident]) -> None:
+        """Name ``wanted``: the kind's lists asked in turn, each for the ids the ones before
+        left out (``/deals/archived`` after ``/deals``), 100 ids a call, the calls to one list
+        together. The left-out ids of all batches go to the next list together: a table with
+        a few archived deals in each batch costs one more call, not one more per batch."""
         try:
-            numeric = [i for i in chunk if isinstance(i, int)]
             found: dict[Ident, str | None] = {}
-            if numeric:
-                try:
-                    env = await self._client.request(
-                        "GET", "v2", BATCHED[kind],
-                        params={"ids": numeric, "limit": IDS_PER_CALL})
-                except PipedriveError as error:
-                    self._failures.setdefault(kind, error)
-                    return  # not "no such record": the chunk stays unnamed, not None
-                for record in env.data or ():
-                    ident = _ident(record.get("id")) if isinstance(record, dict) else None
-                    if ident is not None:
-                        found[ident] = _name(record)
-            for ident in chunk:  # not returned: deleted, or not visible to this user
+            left: list[Ident] = [i for i in wanted if isinstance(i, int)]
+            for path in BATCHED[kind]:
+                if not left:
+                    break
+                answers = await asyncio.gather(
+                    *(self._ask(path, left[start:start + IDS_PER_CALL])
+                      for start in range(0, len(left), IDS_PER_CALL)),
+                    return_exceptions=True)
+                failed = False
+                for answer in answers:
+                    if isinstance(answer, PipedriveError):
+                        self._failures.setdefault(kind, answer)
+                        failed = True
+                    elif isinstance(answer, BaseException):
+                        raise answer
+                    else:
+                        found.update(answer)
+                if failed:
+                    # What was found is kept; the rest stays unnamed, not "no such record"
+                    # (and is not asked again until ``forget(kind)``).
+                    self._names.update({(kind, i): n for i, n in found.items()})
+                    return
+                left = [i for i in left if i not in found]
+            for ident in wanted:  # in none of the lists: deleted, or not visible to this user
                 self._names[(kind, ident)] = found.get(ident)
         finally:
-            for ident in chunk:
+            for ident in wanted:
                 self._pending.pop((kind, ident), None)
+
+    async def _ask(self, path: str, ids: list[Ident]) -> dict[Ident, str | None]:
+        """``{id: name}`` of the records of v2 ``path`` with ``ids`` (those it returns)."""
+        env = await self._client.request("GET", "v2", path,
+                                         params={"ids": ids, "limit": IDS_PER_CALL})
+        found: dict[Ident, str | None] = {}
+        for record in env.data or ():
+            ident = _ident(record.get("id")) if isinstance(record, dict) else None
+            if ident is not None:
+                found[ident] = _name(record)
+        return found
 
     async def _load_whole(self, kind: str) -> None:
         version, path, cursor = WHOLE[kind]
@@ -247,6 +307,7 @@ class NameCache:
 
 
 def _name(record: Mapping[str, Any]) -> str | None:
+    """A record's name, or a deal's title."""
     value = record.get("name", record.get("title"))
     return value if isinstance(value, str) and value else None
 

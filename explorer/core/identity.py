@@ -9,6 +9,7 @@ answer; ``describe_check_failure`` the message for a failure (never the token).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
@@ -55,6 +56,12 @@ def parse_company(text: str) -> tuple[str, str | None]:
                              "name a host, e.g. https://acme.pipedrive.com.")
         host = parts.hostname.lower()
         origin = f"{parts.scheme}://{parts.netloc}"
+        if parts.scheme == "http" and not _loopback(host):
+            # The token travels in every request's header: over plain http anyone on the
+            # way could read it. Loopback (a sandbox on this machine) never leaves it.
+            raise ValueError(f"{origin} is not encrypted: the API token would be readable on "
+                             "the network. Use https:// (plain http:// only for a server on "
+                             "this machine, such as the sandbox at http://127.0.0.1:8765).")
         if host.endswith(".pipedrive.com") and host.count(".") == 2:
             return origin, host.split(".")[0]
         return origin, None
@@ -63,6 +70,15 @@ def parse_company(text: str) -> tuple[str, str | None]:
         raise ValueError("Type the company domain: the part before .pipedrive.com in your "
                          "Pipedrive address (acme for acme.pipedrive.com).")
     return f"https://{domain}.pipedrive.com", domain
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)

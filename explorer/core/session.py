@@ -121,6 +121,8 @@ class Session:
         return self.catalog[resource]
 
     async def close(self) -> None:
+        """Stop what is under way (field and name lookups), then close the client."""
         for task in self._field_loads.values():
             task.cancel()
+        await self.names.aclose()
         await self.client.aclose()

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 
 # isort: split
 import qasync  # after PySide6, so qasync binds to it
+import shiboken6
 
 from explorer.api import lanes
 
@@ -167,20 +168,43 @@ class TaskRunner(QObject):
         if report:
             log.warning("task %s failed: %s", task.get_name(), exc)
             self.failed.emit(task.get_name(), exc, retry)
+        else:
+            # The caller meant to handle failures itself; one that got out is a bug, and at
+            # least the log must show it.
+            log.warning("task %s failed unhandled", task.get_name(), exc_info=exc)
 
 
 async def ask(dialog: QDialog) -> int:
     """Open ``dialog`` window-modally and return its result code once it is finished (accepted
-    or rejected), without a nested event loop."""
+    or rejected), without a nested event loop. A dialog destroyed before it finished (its
+    parent window closed) counts as rejected."""
     future: asyncio.Future[int] = asyncio.get_event_loop().create_future()
 
     def finished(result: int) -> None:
         if not future.done():
             future.set_result(result)
 
+    def destroyed(*_: object) -> None:
+        finished(QDialog.DialogCode.Rejected.value)
+
     dialog.finished.connect(finished)
+    dialog.destroyed.connect(destroyed)
+    _asking.add(dialog)
     dialog.open()
     try:
         return await future
     finally:
-        dialog.finished.disconnect(finished)
+        _asking.discard(dialog)
+        if shiboken6.isValid(dialog):
+            dialog.finished.disconnect(finished)
+            dialog.destroyed.disconnect(destroyed)
+
+
+_asking: set[QDialog] = set()
+
+
+def reject_open_dialogs() -> None:
+    """Reject every dialog an ``ask`` waits for (the app is stopping on a signal)."""
+    for dialog in list(_asking):
+        if shiboken6.isValid(dialog):
+            dialog.reject()

@@ -128,8 +128,8 @@ async def test_money_uses_the_account_currencies(client: PipedriveClient) -> Non
 
 
 async def test_unknown_kind_is_refused(client: PipedriveClient) -> None:
-    with pytest.raises(ValueError, match="no names for 'deal'"):
-        await NameCache(client).fetch("deal", [1])
+    with pytest.raises(ValueError, match="no names for 'lead'"):
+        await NameCache(client).fetch("lead", ["adf21080-0e10-11eb-879b-05d71fb426ec"])
 
 
 async def test_names_in_search_results_are_kept(app: SandboxApp, client: PipedriveClient) -> None:

@@ -4,6 +4,8 @@ asked again for every row; the other kinds still get their names."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import math
 from typing import Any
 
@@ -141,3 +143,29 @@ async def test_a_failing_endpoint_fails_its_kind_only(
         name = (await truth(store, table, {ident}))[ident]
         assert await names.fetch(kind, [ident]) == {ident: name}
 
+
+
+async def test_aclose_cancels_lookups_nobody_waits_for_any_more(
+        app: SandboxApp, client: PipedriveClient) -> None:
+    # A window closing while a page's names load: the pane's task is cancelled, the shielded
+    # lookup goes on; closing the cache must end it before the client closes, quietly.
+    app.state.faults.add(FaultRule(kind="latency", probability=1.0, method="GET",
+                                   path="/api/v2/persons", latency_ms=2000))
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        names = NameCache(client)
+        caller = asyncio.ensure_future(names.fetch("person", [1, 2, 3]))
+        await asyncio.sleep(0.1)
+        caller.cancel()
+        started = loop.time()
+        await names.aclose()
+        assert loop.time() - started < 1.0  # cancelled, not waited out
+        await client.aclose()
+        await asyncio.sleep(0)
+        gc.collect()
+        await asyncio.sleep(0)
+        assert reported == []
+    finally:
+        loop.set_exception_handler(None)

@@ -18,13 +18,17 @@ from explorer.core.session import Session
 from explorer.qt.dialogs.accounts import AccountsDialog
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
 from explorer.sandbox.store import Store
-from tests.conftest import BASE_URL
 from tests.core.keyrings import MemoryKeyring, no_keychain
 from tests.qt.conftest import until
 
 
 def files_in(folder: Path) -> list[Path]:
     return list(folder.rglob("*"))
+
+
+# The sandbox in process answers whatever host is asked; a loopback address is what the
+# dialog accepts over plain http (a remote http:// server would expose the token).
+SERVER = "http://127.0.0.1:8765"
 
 
 def make_dialog(qtbot: QtBot, store: AccountStore, app: SandboxApp) -> AccountsDialog:
@@ -52,7 +56,7 @@ async def test_adding_an_account_shows_whose_token_it_is_then_saves(
     assert not dialog.keychain_label.isVisibleTo(dialog)
     assert not dialog.save_button.isEnabled()
 
-    await check(dialog, BASE_URL, DEFAULT_TOKEN)
+    await check(dialog, SERVER, DEFAULT_TOKEN)
     user = store.get("users", 1)
     assert user is not None
     shown = dialog.identity_label.text()
@@ -67,7 +71,7 @@ async def test_adding_an_account_shows_whose_token_it_is_then_saves(
     dialog.save_button.click()
     await until(lambda: added)
     [entry] = accounts.accounts()
-    assert entry.account == Account(name="Brightwave Solutions", base_url=BASE_URL,
+    assert entry.account == Account(name="Brightwave Solutions", base_url=SERVER,
                                     kind="sandbox", colour=dialog.colour_combo.itemData(2))
     assert keys.entries == {(KEYRING_SERVICE, entry.id): DEFAULT_TOKEN}
     assert DEFAULT_TOKEN not in (tmp_path / "accounts.json").read_text()
@@ -85,7 +89,7 @@ async def test_a_bad_token_is_refused_with_a_message_and_nothing_saved(
     keys = MemoryKeyring()
     accounts = AccountStore(tmp_path, keys)
     dialog = make_dialog(qtbot, accounts, app)
-    await check(dialog, BASE_URL, "not-the-sandbox-token")
+    await check(dialog, SERVER, "not-the-sandbox-token")
     message = dialog.message_label.text()
     assert "refused this API token" in message and "Personal preferences → API" in message
     assert "not-the-sandbox-token" not in message
@@ -114,7 +118,7 @@ async def test_without_a_keychain_the_token_is_kept_for_this_session_only(
     assert dialog.session_only_check.isVisibleTo(dialog)
     assert dialog.session_only_check.isChecked()
 
-    await check(dialog, BASE_URL, DEFAULT_TOKEN)
+    await check(dialog, SERVER, DEFAULT_TOKEN)
     assert "session" in dialog.save_button.text()
     added: list[str] = []
     dialog.account_added.connect(added.append)
@@ -142,7 +146,7 @@ async def test_refusing_the_session_only_offer_saves_nothing(
     accounts = AccountStore(tmp_path, no_keychain())
     dialog = make_dialog(qtbot, accounts, app)
     dialog.session_only_check.setChecked(False)
-    await check(dialog, BASE_URL, DEFAULT_TOKEN)
+    await check(dialog, SERVER, DEFAULT_TOKEN)
     dialog.save_button.click()
     await until(lambda: "Nothing was saved" in dialog.message_label.text())
     assert accounts.accounts() == []
@@ -181,3 +185,15 @@ def _as_in_the_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     app.setQuitOnLastWindowClosed(False)
     yield
     app.setQuitOnLastWindowClosed(before)
+
+
+async def test_a_remote_server_over_plain_http_is_refused_before_the_token_is_sent(
+        qtbot: QtBot, app: SandboxApp, tmp_path: Path) -> None:
+    dialog = make_dialog(qtbot, AccountStore(tmp_path, MemoryKeyring()), app)
+    dialog.company_edit.setText("http://crm.example.com")
+    dialog.token_edit.setText(DEFAULT_TOKEN)
+    dialog.check_button.click()
+    message = dialog.message_label.text()
+    assert "not encrypted" in message and "https://" in message
+    assert DEFAULT_TOKEN not in message
+    assert dialog.identity is None and not dialog.save_button.isEnabled()

@@ -64,3 +64,12 @@ async def test_the_session_loads_fields_once(session: Session) -> None:
     assert any(f.is_custom for f in first)
     for resource in ("notes", "users", "leads"):
         assert await session.fields(resource) is not None
+
+
+async def test_ask_ends_as_rejected_when_the_dialog_is_destroyed(qtbot) -> None:  # type: ignore[no-untyped-def]
+    parent = QDialog()
+    dialog = QDialog(parent)
+    answer = asyncio.ensure_future(ask(dialog))
+    await until(dialog.isVisible)
+    parent.deleteLater()  # the window closed under the dialog: no finished() is emitted
+    assert await asyncio.wait_for(answer, 5) == QDialog.DialogCode.Rejected.value

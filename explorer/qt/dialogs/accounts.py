@@ -318,6 +318,10 @@ class AccountsDialog(QDialog):
     def _say(self, text: str) -> None:
         self.message_label.setText(text)
 
+    def say(self, text: str) -> None:
+        """Show ``text`` in the dialog's message line (why it opened, say)."""
+        self._say(text)
+
     def check(self) -> None:
         """Check the typed token against the typed company (``/users/me``)."""
         company, token = self.company_edit.text().strip(), self.token_edit.text().strip()
