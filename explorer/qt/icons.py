@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QGuiApplication, QIcon, QPainter, QPalette
 
 from explorer.qt import icons_rc
 
@@ -21,9 +21,26 @@ NAMES = ("accounts", "activities", "app", "archive", "back", "columns", "copy", 
 assert icons_rc  # imported for its side effect: it registers the :/icons resources
 
 
+# Sizes drawn for the selected state: a tree row at 100-200 %, a toolbar at 100-200 %.
+_SELECTED_SIZES = (16, 20, 24, 32, 40, 48)
+
+
 @cache
 def icon(name: str) -> QIcon:
-    """The icon ``name`` (one of ``NAMES``); an unknown name raises ``KeyError``."""
+    """The icon ``name`` (one of ``NAMES``); an unknown name raises ``KeyError``. Selected
+    rows draw it in the highlighted-text colour, so it stays visible on the highlight."""
     if name not in NAMES:
         raise KeyError(f"no icon {name!r}; icons: {', '.join(NAMES)}")
-    return QIcon(f":/icons/{name}.svg")
+    source = QIcon(f":/icons/{name}.svg")
+    if name == "app":
+        return source
+    result = QIcon(source)
+    colour = QGuiApplication.palette().color(QPalette.ColorRole.HighlightedText)
+    for size in _SELECTED_SIZES:
+        pixmap = source.pixmap(size, size)
+        painter = QPainter(pixmap)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+        painter.fillRect(pixmap.rect(), colour)
+        painter.end()
+        result.addPixmap(pixmap, QIcon.Mode.Selected)
+    return result

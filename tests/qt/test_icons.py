@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from PySide6.QtGui import QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from explorer.qt import icons
@@ -34,3 +35,12 @@ def test_the_compiled_resources_are_current(tmp_path: Path) -> None:
     assert body(out) == body(ROOT / "explorer" / "qt" / "icons_rc.py"), (
         "resources/icons changed: run pyside6-rcc --format-version 1 resources/icons.qrc "
         "-o explorer/qt/icons_rc.py")
+
+
+def test_a_selected_row_draws_icons_in_the_highlighted_text_colour(qapp: QApplication) -> None:
+    wanted = qapp.palette().color(QPalette.ColorRole.HighlightedText).rgb()
+    for name in ("deals", "filter", "stage"):
+        image = icons.icon(name).pixmap(32, 32, QIcon.Mode.Selected).toImage()
+        drawn = {image.pixelColor(x, y).rgb() for x in range(32) for y in range(32)
+                 if image.pixelColor(x, y).alpha() == 255}
+        assert drawn == {wanted}, name  # every opaque pixel, none left grey
