@@ -11,7 +11,7 @@ never ``qtbot.wait`` inside a coroutine.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication
 import qasync  # after PySide6, so qasync binds to it
 
 from explorer.core.accounts import Account
+from explorer.core.demo import DemoEndpoint, DemoSandbox
 from explorer.core.session import Session
 from explorer.qt.asyncqt import TaskRunner
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
@@ -36,6 +37,26 @@ def pytest_asyncio_loop_factories(config: pytest.Config,
                                   item: pytest.Item) -> dict[str, Callable[[], object]]:
     """Every async test under tests/qt runs on a qasync loop."""
     return {"qt": _qt_loop}
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[DemoEndpoint]:
+    """The demo sandbox as ``--demo`` runs it (a child process on a free loopback port), one
+    per module; it must stop cleanly (SIGTERM, exit status 0)."""
+    sandbox = DemoSandbox.start(size="small")
+    try:
+        yield sandbox.wait_ready(timeout=60)
+    finally:
+        assert sandbox.stop() == 0
+
+
+@pytest.fixture
+def keep_app_running(qapp: QApplication) -> Iterator[None]:
+    """Windows opened with ``open_window`` close without quitting the test's application."""
+    before = qapp.quitOnLastWindowClosed()
+    qapp.setQuitOnLastWindowClosed(False)
+    yield
+    qapp.setQuitOnLastWindowClosed(before)
 
 
 @pytest.fixture

@@ -22,25 +22,9 @@ from explorer.qt.main_window import MainWindow
 from tests.core.keyrings import MemoryKeyring
 from tests.qt.conftest import until
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("keep_app_running")]
 
 
-@pytest.fixture(scope="module")
-def demo() -> Iterator[DemoEndpoint]:
-    sandbox = DemoSandbox.start(size="small")
-    try:
-        yield sandbox.wait_ready(timeout=60)
-    finally:
-        assert sandbox.stop() == 0          # SIGTERM: the sandbox exits cleanly
-
-
-@pytest.fixture(autouse=True)
-def _keep_running(qapp: QApplication) -> Iterator[None]:
-    app = qapp
-    before = app.quitOnLastWindowClosed()
-    app.setQuitOnLastWindowClosed(False)
-    yield
-    app.setQuitOnLastWindowClosed(before)
 
 
 async def test_open_window_shows_deals_loading_and_returns_at_once(demo: DemoEndpoint) -> None:
