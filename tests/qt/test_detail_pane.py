@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtWidgets import QToolButton
 from pytestqt.qtbot import QtBot
 
@@ -21,6 +21,7 @@ from explorer.qt.models.history import HistoryModel
 from explorer.qt.models.related import RelatedModel
 from explorer.qt.widgets.detail_pane import DetailPane
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
+from explorer.sandbox.config import FaultRule
 from explorer.sandbox.store import Store
 from tests.conftest import BASE_URL
 from tests.qt.conftest import until
@@ -355,3 +356,84 @@ async def test_a_failed_record_load_keeps_the_tables_copy_and_retries(
     qtbot.mouseClick(pane.retry_button, Qt.MouseButton.LeftButton)
     await shown(pane, "deals", deal["id"])
     assert pane.message.isHidden()
+
+
+@pytest.mark.parametrize("key", ["activities", "history"])
+async def test_a_tab_keeps_one_model_while_records_go_by(pane: DetailPane, store: Store,
+                                                         key: str) -> None:
+    deals = [d for d in store.select("deals") if not d.get("is_archived")][:20]
+    assert len(deals) == 20
+    counts: list[tuple[int, int]] = []
+    pane.select_tab(key)
+    for deal in deals:
+        pane.show_record("deals", deal["id"], deal)
+        await shown(pane, "deals", deal["id"])
+        tab = await tab_rows(pane, key)
+        assert tab.state in ("rows", "empty")
+        counts.append((len(tab.findChildren(QAbstractItemModel)),
+                       len(tab.findChildren(QItemSelectionModel))))
+    assert counts[-1] == counts[0] and counts[0][0] == 1, counts
+
+
+async def test_a_failed_next_page_keeps_the_rows_and_load_more_retries(
+        pane: DetailPane, store: Store, app: SandboxApp, qtbot: QtBot,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from explorer.qt.widgets import detail_loader
+    monkeypatch.setattr(detail_loader, "PAGE_SIZE", 2)
+    deals = store.select("deals")
+    counts: dict[int, int] = {}
+    for d in deals:
+        if d.get("person_id"):
+            counts[d["person_id"]] = counts.get(d["person_id"], 0) + 1
+    person_id = max(counts, key=lambda p: counts[p])
+    pane.show_record("persons", person_id, None)
+    await shown(pane, "persons", person_id)
+    tab = await tab_rows(pane, "deals")
+    model = tab.view.model()
+    assert isinstance(model, RelatedModel) and model.more
+    first = [r["id"] for r in model.records]
+    rule = app.state.faults.add(FaultRule("error_500", count=100, path="/api/v2/deals*"))
+    qtbot.mouseClick(tab.more_button, Qt.MouseButton.LeftButton)
+    await until(lambda: tab.more_error.isVisible())
+    assert "Could not load more of the deals of this person" in tab.more_error.text()
+    assert "500" in tab.more_error.text()
+    assert tab.view.model() is model and [r["id"] for r in model.records] == first
+    assert tab.state == "rows" and tab.view.isVisible()
+    assert tab.more_button.isVisible() and tab.more_button.isEnabled()
+    app.state.faults.remove(rule)
+    qtbot.mouseClick(tab.more_button, Qt.MouseButton.LeftButton)  # the retry
+    await until(lambda: model.rowCount() > len(first))
+    assert [r["id"] for r in model.records][:len(first)] == first
+    assert tab.more_error.isHidden() and tab.more_button.text() == "Load more"
+
+
+async def test_load_more_is_enabled_again_after_an_unexpected_failure(
+        pane: DetailPane, store: Store, runner: TaskRunner, qtbot: QtBot,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from explorer.qt.widgets import detail_loader
+    monkeypatch.setattr(detail_loader, "PAGE_SIZE", 2)
+    person_id = max({d["person_id"] for d in store.select("deals") if d.get("person_id")},
+                    key=lambda p: sum(d.get("person_id") == p for d in store.select("deals")))
+    pane.show_record("persons", person_id, None)
+    await shown(pane, "persons", person_id)
+    tab = await tab_rows(pane, "deals")
+    model = tab.view.model()
+    assert isinstance(model, RelatedModel) and model.more
+    rows = model.rowCount()
+    failures: list[str] = []
+    runner.failed.connect(lambda name, exc, retry: failures.append(str(exc)))
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a bug in the name cache")
+
+    names = pane.session.names
+    working = names.load_records
+    monkeypatch.setattr(names, "load_records", broken)
+    qtbot.mouseClick(tab.more_button, Qt.MouseButton.LeftButton)
+    await until(lambda: failures)
+    assert failures == ["a bug in the name cache"]
+    await until(lambda: tab.more_button.isEnabled())
+    assert model.rowCount() == rows and tab.state == "rows"
+    monkeypatch.setattr(names, "load_records", working)
+    qtbot.mouseClick(tab.more_button, Qt.MouseButton.LeftButton)
+    await until(lambda: model.rowCount() > rows)

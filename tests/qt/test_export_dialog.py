@@ -207,15 +207,68 @@ async def test_a_typed_extension_chooses_the_format(dialog: ExportDialog, tmp_pa
     assert fmt.currentData() == "xlsx"
 
 
-async def test_no_columns_is_refused_with_what_to_do(
+async def test_opened_before_the_columns_are_known_it_says_to_wait(
         window: QWidget, session: Session, runner: TaskRunner, tmp_path: Path) -> None:
     empty = ExportDialog(session, runner, VIEW, [], window)
     empty.open()
+    message = "The list is still loading; try again in a moment."
+    assert child(empty, QLabel, "exportStatus").text() == message  # at once
+    start = child(empty, QPushButton, "exportStart")
     child(empty, QLineEdit, "exportPath").setText(str(tmp_path / "deals.csv"))
-    QTest.mouseClick(child(empty, QPushButton, "exportStart"), Qt.MouseButton.LeftButton)
+    assert not start.isEnabled()
+    empty.start()  # Enter, or a caller
     assert empty.job is None and not runner.tasks
-    assert "choose at least one column" in child(empty, QLabel, "exportStatus").text()
+    assert child(empty, QLabel, "exportStatus").text() == message
     assert files_in(tmp_path) == []
+
+
+async def test_an_existing_file_is_replaced_only_when_the_user_says_so(
+        dialog: ExportDialog, session: Session, runner: TaskRunner, tmp_path: Path) -> None:
+    target = tmp_path / "deals.csv"
+    target.write_text("keep me\n", encoding="utf-8")
+    path = child(dialog, QLineEdit, "exportPath")
+    path.setText(str(target))
+    row = child(dialog, QWidget, "exportReplaceRow")
+    assert row.isHidden()
+    start = child(dialog, QPushButton, "exportStart")
+    QTest.mouseClick(start, Qt.MouseButton.LeftButton)
+    assert dialog.job is None and not runner.tasks  # nothing started: it asks first
+    assert row.isVisible()
+    question = child(dialog, QLabel, "exportReplaceLabel").text()
+    assert question == f"deals.csv already exists in {tmp_path}. Replace it?"
+    assert target.read_text(encoding="utf-8") == "keep me\n"
+    path.setText(str(tmp_path / "other.csv"))  # another file: the question goes
+    assert row.isHidden()
+    path.setText(str(target))
+    QTest.mouseClick(start, Qt.MouseButton.LeftButton)
+    assert row.isVisible() and dialog.job is None
+    exported: list[Any] = []
+    dialog.exported.connect(exported.append)
+    QTest.mouseClick(child(dialog, QPushButton, "exportReplace"), Qt.MouseButton.LeftButton)
+    assert row.isHidden()
+    await until(lambda: exported, within=20)
+    lines = target.read_text(encoding="utf-8-sig").splitlines()
+    assert len(lines) == 1 + len(await filter_ids(session))  # the header, then the deals
+    assert "keep me" not in lines
+    await until(lambda: not runner.tasks)
+
+
+async def test_a_file_replaced_in_the_save_dialog_is_not_asked_about_again(
+        dialog: ExportDialog, runner: TaskRunner, tmp_path: Path) -> None:
+    target = tmp_path / "deals.csv"
+    target.write_text("old\n", encoding="utf-8")
+    QTest.mouseClick(child(dialog, QPushButton, "exportBrowse"), Qt.MouseButton.LeftButton)
+    picker = child(dialog, QFileDialog, "exportFileDialog")
+    await until(picker.isVisible)
+    picker.fileSelected.emit(str(target))  # its own "Replace?" was answered there
+    picker.reject()
+    exported: list[Any] = []
+    dialog.exported.connect(exported.append)
+    QTest.mouseClick(child(dialog, QPushButton, "exportStart"), Qt.MouseButton.LeftButton)
+    assert child(dialog, QWidget, "exportReplaceRow").isHidden()
+    await until(lambda: exported, within=20)
+    assert "old" not in target.read_text(encoding="utf-8-sig").splitlines()
+    await until(lambda: not runner.tasks)
 
 
 async def test_deleting_the_dialog_stops_its_export(

@@ -25,6 +25,7 @@ from explorer.qt.models.record_table import (
 )
 from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
 from explorer.sandbox.config import FaultRule
+from explorer.sandbox.store import Store
 from tests.qt.conftest import until
 
 DEALS = View("deals", "Deals")
@@ -201,3 +202,54 @@ async def test_columns_from_record_keys_without_field_metadata(
     assert keys <= {f.key for f in model.columns}
     first = (await session.client.fetch_page(resource, page_size=1)).records[0]
     assert model.record(0) == first
+
+
+async def test_fields_that_failed_load_again_on_refresh(model: RecordTableModel,
+                                                        session: Session, app: SandboxApp,
+                                                        store: Store,
+                                                        qtmodeltester: Any) -> None:
+    custom = [f["name"] for f in store.select("fields")
+              if f["entity"] == "deal" and f["is_custom"]]
+    assert custom
+    rule = app.state.faults.add(FaultRule("error_500", count=3, method="GET",
+                                          path="*dealFields*"))
+    failures: list[str] = []
+    model.load_failed.connect(failures.append)
+    model.set_view(DEALS)
+    await until(lambda: model.loaded_rows() == FIRST_PAGE)
+    # The rows show, with raw columns, and the tail row says why and offers the retry.
+    tail = model.rowCount() - 1
+    assert tail == FIRST_PAGE and model.row_state(tail) == RowState.ERROR
+    text = model.text(tail, 0)
+    assert text.startswith("Could not load the field names of Deals — ")
+    assert "raw keys" in text and text.endswith("Click to retry") and failures == [text]
+    assert not {f.name for f in model.fields} & set(custom)
+    assert not model.canFetchMore()
+    app.state.faults.remove(rule)
+    model.refresh()
+    await until(lambda: {f.name for f in model.fields} >= set(custom))
+    await loaded(model, FIRST_PAGE)
+    assert model.rowCount() == FIRST_PAGE  # no error row any more
+    shown = [f.name for f in model.fields if f.is_custom]
+    assert sorted(shown) == sorted(custom)
+    model.set_columns([f for f in model.fields if f.name == custom[0]])
+    assert model.headerData(0, _H) == custom[0]
+    assert model.canFetchMore()
+    qtmodeltester.check(model)
+
+
+async def test_clicking_the_fields_error_row_loads_them_again(model: RecordTableModel,
+                                                             app: SandboxApp,
+                                                             store: Store) -> None:
+    rule = app.state.faults.add(FaultRule("error_500", count=3, method="GET",
+                                          path="*dealFields*"))
+    model.set_view(DEALS)
+    await until(lambda: model.loaded_rows() == FIRST_PAGE
+                and model.row_state(FIRST_PAGE) == RowState.ERROR)
+    app.state.faults.remove(rule)
+    model.retry()
+    custom = {f["key"] for f in store.select("fields")
+              if f["entity"] == "deal" and f["is_custom"]}
+    await until(lambda: custom <= {f.key for f in model.fields if f.is_custom})
+    await loaded(model, FIRST_PAGE)
+    assert model.rowCount() == FIRST_PAGE

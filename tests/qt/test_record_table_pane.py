@@ -3,6 +3,7 @@ layout remembered per resource and account, copy as TSV, open in Pipedrive, retr
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import httpx
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QObject, QPoint, QSettings, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QKeySequence
-from PySide6.QtWidgets import QApplication, QDialog
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QPushButton
 
 from explorer.api.config import RetryPolicy
 from explorer.core.accounts import Account
@@ -111,8 +112,8 @@ async def test_a_header_click_sorts_where_the_api_can(qtbot: Any, session: Sessi
 
 @pytest.fixture
 async def other_session(app: SandboxApp) -> AsyncIterator[Session]:
-    other = Account(name="Another account", base_url="http://sandbox.test", kind="sandbox",
-                    colour="#1f883d")
+    other = Account(name="Another account", base_url="http://other.sandbox.test",
+                    kind="sandbox", colour="#1f883d")
     s = Session.connect(other, DEFAULT_TOKEN, transport=httpx.ASGITransport(app=app))
     yield s
     await s.close()
@@ -154,6 +155,45 @@ async def test_the_layout_is_remembered_per_resource_and_account(
     await shown(elsewhere)  # the same resource in another account: the defaults
     assert [f.key for f in elsewhere.visible_columns()] == defaults
     assert elsewhere.view is not None and elsewhere.view.sort is None
+
+
+def connect_as(app: SandboxApp, name: str, base_url: str) -> Session:
+    account = Account(name=name, base_url=base_url, kind="sandbox", colour="#1f883d")
+    return Session.connect(account, DEFAULT_TOKEN, transport=httpx.ASGITransport(app=app))
+
+
+async def test_the_layout_follows_the_accounts_url_not_its_name(
+        qtbot: Any, app: SandboxApp, runner: TaskRunner, settings: QSettings) -> None:
+    first = connect_as(app, "Work", "http://sandbox.test")
+    renamed = connect_as(app, "Work (renamed)", "http://sandbox.test")
+    namesake = connect_as(app, "Work", "http://other.sandbox.test")
+    try:
+        pane = make_pane(qtbot, first, runner, settings)
+        await shown(pane)
+        defaults = [f.key for f in pane.visible_columns()]
+        pane.set_column_keys(["title", "id"])
+        again = make_pane(qtbot, renamed, runner, settings)
+        await shown(again)  # the same account, renamed: its layout
+        assert [f.key for f in again.visible_columns()] == ["title", "id"]
+        other = make_pane(qtbot, namesake, runner, settings)
+        await shown(other)  # another account of the same name: the defaults
+        assert [f.key for f in other.visible_columns()] == defaults
+    finally:
+        for s in (first, renamed, namesake):
+            await s.close()
+
+
+async def test_a_layout_kept_under_the_accounts_name_is_moved_to_its_url(
+        qtbot: Any, session: Session, runner: TaskRunner, settings: QSettings) -> None:
+    old = f"tableLayout/{session.account.name}/deals"
+    settings.setValue(old, json.dumps({"columns": ["title", "value"]}))
+    pane = make_pane(qtbot, session, runner, settings)
+    await shown(pane)
+    assert [f.key for f in pane.visible_columns()] == ["title", "value"]
+    assert settings.value(old) is None
+    again = make_pane(qtbot, session, runner, settings)
+    await shown(again)
+    assert [f.key for f in again.visible_columns()] == ["title", "value"]
 
 
 async def test_copy_selected_rows_as_tsv(qtbot: Any, session: Session, runner: TaskRunner,
@@ -233,3 +273,30 @@ def test_the_column_chooser_filters_and_keeps_order(qtbot: Any) -> None:
     chooser.set_checked("status", True)
     chooser.done(QDialog.DialogCode.Accepted)
     assert chosen == [["value", "title", "status"]]
+
+
+async def test_ok_is_disabled_while_no_column_is_checked(qtbot: Any, session: Session,
+                                                         runner: TaskRunner,
+                                                         settings: QSettings) -> None:
+    pane = make_pane(qtbot, session, runner, settings)
+    await shown(pane)
+    shown_keys = [f.key for f in pane.visible_columns()]
+    chooser = pane.choose_columns()
+    assert chooser is not None
+    ok = chooser.findChild(QPushButton, "columnOk")
+    hint = chooser.findChild(QLabel, "columnNoneHint")
+    assert ok is chooser.ok_button and ok.isEnabled() and hint.isHidden()
+    for key in shown_keys:
+        chooser.set_checked(key, False)
+    assert not ok.isEnabled() and hint.isVisible()
+    assert "at least one" in hint.text() and ok.toolTip() == hint.text()
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    chooser.accept()  # Enter, or a caller: still nothing happens
+    assert chooser.isVisible()
+    assert [f.key for f in pane.visible_columns()] == shown_keys
+    chooser.set_checked("title", True)
+    assert ok.isEnabled() and hint.isHidden()
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    assert [f.key for f in pane.visible_columns()] == ["title"]
+    # Closed and deleted (WA_DeleteOnClose); let the loop do it before the pane goes.
+    await until(lambda: pane.chooser is None)

@@ -3,7 +3,8 @@
 A non-modal dialog (open it with ``open()`` or ``show()``): every field of the resource as a
 checkable row, the shown ones first in their order, then the others by name; a filter box
 (an account may have dozens of custom fields); Move up / Move down. ``chosen_keys()`` is the
-result; the table listens to ``columns_chosen``.
+result; the table listens to ``columns_chosen``. While no field is checked OK is disabled and
+a line under the list says why (a table needs at least one column).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
 from explorer.api import Field
 
 _KEY = Qt.ItemDataRole.UserRole
+_NONE_CHECKED = "Check at least one field: the table needs a column to show."
 
 
 class ColumnChooser(QDialog):
@@ -33,6 +36,8 @@ class ColumnChooser(QDialog):
 
     Attributes:
         fields: every field a column can show.
+        ok_button: OK (objectName ``columnOk``); disabled while no field is checked.
+        none_hint: the line saying why (objectName ``columnNoneHint``), shown only then.
 
     Signals:
         columns_chosen(list): the keys of the columns to show, in order (on OK).
@@ -70,6 +75,11 @@ class ColumnChooser(QDialog):
         self.down.setObjectName("columnDown")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel, self)
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setObjectName("columnOk")
+        self.none_hint = QLabel(_NONE_CHECKED, self)
+        self.none_hint.setObjectName("columnNoneHint")
+        self.none_hint.setWordWrap(True)
         moves = QVBoxLayout()
         moves.addWidget(self.up)
         moves.addWidget(self.down)
@@ -80,6 +90,7 @@ class ColumnChooser(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.filter)
         layout.addLayout(middle, 1)
+        layout.addWidget(self.none_hint)
         layout.addWidget(buttons)
         self.filter.textChanged.connect(self._apply_filter)
         self.up.clicked.connect(lambda: self.move_current(-1))
@@ -87,6 +98,8 @@ class ColumnChooser(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         self.accepted.connect(lambda: self.columns_chosen.emit(self.chosen_keys()))
+        self.list.itemChanged.connect(self._update_ok)
+        self._update_ok()
         if self.list.count():
             self.list.setCurrentRow(0)
 
@@ -103,6 +116,11 @@ class ColumnChooser(QDialog):
                 item.setCheckState(Qt.CheckState.Checked if checked
                                    else Qt.CheckState.Unchecked)
 
+    def accept(self) -> None:
+        """OK: only with at least one field checked (Enter bypasses a disabled button)."""
+        if self.chosen_keys():
+            super().accept()
+
     def move_current(self, step: int) -> None:
         """Move the current field up (-1) or down (+1)."""
         row = self.list.currentRow()
@@ -112,6 +130,12 @@ class ColumnChooser(QDialog):
         item = self.list.takeItem(row)
         self.list.insertItem(target, item)
         self.list.setCurrentRow(target)
+
+    def _update_ok(self) -> None:
+        any_checked = bool(self.chosen_keys())
+        self.ok_button.setEnabled(any_checked)
+        self.ok_button.setToolTip("" if any_checked else _NONE_CHECKED)
+        self.none_hint.setVisible(not any_checked)
 
     def _apply_filter(self, text: str) -> None:
         needle = text.strip().casefold()

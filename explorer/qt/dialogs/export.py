@@ -6,6 +6,9 @@ file (typed, or through a non-blocking ``QFileDialog``), runs ``explorer.core.ex
 the task runner in the background lane, shows records written (of the total when known),
 stops on Cancel (the chosen file is never left half-written) and ends with the path and a
 "Show in folder" button, or with what went wrong. Open it with ``open()``; it never blocks.
+A typed file that already exists is not replaced until the user says so in the dialog
+itself (a "Replace" button beside the question; the save dialog of Browse… has asked
+already). Opened before the list's columns are known, it says to try again in a moment.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from explorer.core.session import Session
 from explorer.core.views import View
 from explorer.qt.asyncqt import TaskRunner
 
+NOT_READY = "The list is still loading; try again in a moment."
 FORMAT_CHOICES: tuple[tuple[Format, str, str], ...] = (
     ("csv", "CSV (comma-separated, UTF-8)", "CSV files (*.csv)"),
     ("xlsx", "Excel workbook (.xlsx)", "Excel workbooks (*.xlsx)"),
@@ -84,8 +88,11 @@ class ExportDialog(QDialog):
         self.export_result: ExportResult | None = None
         self._page_size = page_size
         self._task: asyncio.Task[None] | None = None
+        self._replace_ok: Path | None = None  # an existing file the user agreed to replace
         self._build()
         self._path.setText(str(default_path(view, self.fmt)))
+        if not self.columns:
+            self._say(NOT_READY, error=True)
 
     # ------------------------------------------------------------------ layout
 
@@ -121,6 +128,20 @@ class ExportDialog(QDialog):
         self._status.setObjectName("exportStatus")
         self._status.setWordWrap(True)
         self._status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Inline, not a message box: the dialog asks before an existing file is replaced.
+        self._confirm = QWidget(self)
+        self._confirm.setObjectName("exportReplaceRow")
+        self._confirm_text = QLabel(self._confirm)
+        self._confirm_text.setObjectName("exportReplaceLabel")
+        self._confirm_text.setWordWrap(True)
+        self._replace = QPushButton("&Replace", self._confirm)
+        self._replace.setObjectName("exportReplace")
+        self._replace.clicked.connect(self._replace_clicked)
+        confirm_row = QHBoxLayout(self._confirm)
+        confirm_row.setContentsMargins(0, 0, 0, 0)
+        confirm_row.addWidget(self._confirm_text, 1)
+        confirm_row.addWidget(self._replace)
+        self._confirm.hide()
 
         buttons = QDialogButtonBox(self)
         self._start = buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -138,6 +159,7 @@ class ExportDialog(QDialog):
         layout = self._layout = QVBoxLayout(self)
         layout.addWidget(self._summary)
         layout.addLayout(form)
+        layout.addWidget(self._confirm)
         layout.addWidget(self._progress)
         layout.addWidget(self._status)
         layout.addStretch(1)
@@ -177,6 +199,7 @@ class ExportDialog(QDialog):
         self._progress.setEnabled(running or self.export_result is not None)
         if running:
             self._show.hide()
+            self._confirm.hide()
 
     def _format_changed(self) -> None:
         # The file keeps its name and takes the new format's extension.
@@ -191,7 +214,10 @@ class ExportDialog(QDialog):
         index = self._format.findData(ext)
         if index >= 0 and index != self._format.currentIndex():
             self._format.setCurrentIndex(index)
-        self._start.setEnabled(not self.running and bool(self._path.text().strip()))
+        self._start.setEnabled(not self.running and bool(self._path.text().strip())
+                               and bool(self.columns))
+        self._replace_ok = None  # another file: ask again
+        self._confirm.hide()
 
     # ------------------------------------------------------------------ actions
 
@@ -209,8 +235,12 @@ class ExportDialog(QDialog):
             dialog.selectFile(chosen.name)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.filterSelected.connect(self._filter_selected)
-        dialog.fileSelected.connect(self._path.setText)
+        dialog.fileSelected.connect(self._file_chosen)
         dialog.open()
+
+    def _file_chosen(self, file: str) -> None:
+        self._path.setText(file)
+        self._replace_ok = self.path()  # the save dialog asked before replacing it
 
     def _filter_selected(self, name_filter: str) -> None:
         for i, (_, _, f) in enumerate(FORMAT_CHOICES):
@@ -222,8 +252,17 @@ class ExportDialog(QDialog):
         if self.running:
             return
         path = self.path()
+        if not self.columns:
+            self._say(NOT_READY, error=True)
+            return
         if path is None or not path.is_absolute():
             self._say("Give the full path of the file to write (or choose one with Browse…).")
+            return
+        if path.is_file() and path != self._replace_ok:
+            self._confirm_text.setText(f"{path.name} already exists in {path.parent}. "
+                                       "Replace it?")
+            self._confirm.show()
+            self._say("")
             return
         self._path.setText(str(path))
         self.export_result = None
@@ -240,6 +279,10 @@ class ExportDialog(QDialog):
         # A dialog deleted with its window takes its export along (no file is left).
         task = self._task
         self.destroyed.connect(lambda *_: task.cancel())
+
+    def _replace_clicked(self) -> None:
+        self._replace_ok = self.path()
+        self.start()
 
     def cancel(self) -> None:
         """Stop the running export; the file is not written (nor left half-written)."""

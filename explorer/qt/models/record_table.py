@@ -7,7 +7,9 @@ task; later pages of 500 come through ``canFetchMore`` / ``fetchMore`` as the vi
 each behind a "Loading…" row. Every load carries the generation of the view it was started
 for: a result that arrives after the view, its sort or a refresh changed is dropped. A page
 that fails becomes an error row ("Could not load … — reason. Click to retry"); ``retry()``
-loads it again. Names for ids come once per page from the session's name cache
+loads it again. When the field metadata cannot be read the rows still show, with columns
+from the records' raw keys, and the tail row says so (click to retry); a refresh, a new view
+or that retry loads the fields again. Names for ids come once per page from the session's name cache
 (``names.load_records``); until they arrive cells show ``#id``, then ``dataChanged``.
 """
 
@@ -94,6 +96,7 @@ class RecordTableModel(QAbstractTableModel):
         self._pending: PageHandle | None = None  # the page under way (or failed)
         self._more = False
         self._started = False  # the first page arrived (else retry reloads from the start)
+        self._fields_ok = False  # ``fields`` came from the metadata (not only record keys)
         self._tail: RowState | None = None
         self._tail_text = ""
         self._texts: dict[tuple[int, int], str] = {}  # (row, column) → cell text
@@ -118,7 +121,8 @@ class RecordTableModel(QAbstractTableModel):
             self._wanted_keys = list(column_keys)
         elif not same_resource:
             self._wanted_keys = None
-        if not same_resource:
+        if not same_resource or not self._fields_ok:
+            # Fields that failed to load are asked for again (the fault may have cleared).
             self.fields = []
             self.columns = [self._status_column(view)]
         elif column_keys is not None and self.fields:
@@ -151,7 +155,7 @@ class RecordTableModel(QAbstractTableModel):
         """Load the page that failed again (the first page: the view from its start)."""
         if self._tail != RowState.ERROR or self._view is None:
             return
-        if not self._started:
+        if not self._started or not self._fields_ok:
             self.set_view(self._view)
             return
         self._set_tail(RowState.LOADING, "Loading…")
@@ -313,7 +317,7 @@ class RecordTableModel(QAbstractTableModel):
         view = self._view
         assert view is not None
         try:
-            fields, page = await asyncio.gather(
+            (fields, fields_error), page = await asyncio.gather(
                 self._fields(view.resource),
                 self._session.source.fetch_page(view, size=FIRST_PAGE))
         except Exception as error:  # any failure becomes the error row, with its retry
@@ -327,22 +331,33 @@ class RecordTableModel(QAbstractTableModel):
             keys = self._wanted_keys
             chosen = ordered(self.fields, keys) if keys else []
             self.columns = chosen or default_columns(view.resource, self.fields)
+            self._fields_ok = fields_error is None
         self._store.extend(page.records)
         self._accept(page)
         self._started = True
+        if not self._fields_ok:
+            # Rows without names for their columns: say so, and let a click load them again
+            # (no later page until then: it would come with the same raw columns).
+            title = view.title or view.resource.capitalize()
+            self._tail = RowState.ERROR
+            self._tail_text = (f"Could not load the field names of {title} — {fields_error}; "
+                               "the columns show raw keys. Click to retry")
         self._reset_caches()
         self.endResetModel()
         self.columns_changed.emit()
         self.tail_changed.emit()
         self.first_page.emit(len(page.records))
+        if not self._fields_ok:
+            self.load_failed.emit(self._tail_text)
         self._names(generation, 0, page)
 
-    async def _fields(self, resource: str) -> list[Field]:
+    async def _fields(self, resource: str) -> tuple[list[Field], str | None]:
+        """The resource's fields, and None; or no fields and why they could not be read."""
         try:
-            return list(await self._session.fields(resource))
+            return list(await self._session.fields(resource)), None
         except Exception as error:  # the rows still show, with columns from their keys
             log.warning("fields of %s could not be loaded: %s", resource, error)
-            return []
+            return [], str(error) or type(error).__name__
 
     async def _load_more(self, generation: int, handle: PageHandle | None) -> None:
         view = self._view

@@ -4,7 +4,10 @@ history, each as a keyed task of the pane's ``TaskRunner`` (interactive lane).
 Every coroutine checks, before it shows anything, that its place is still the pane's current
 one: a late answer for a record the user has left is dropped (keyed tasks are cancelled as
 well, so this is the second line). Client errors are shown in the pane or the tab with a
-Retry button; anything else goes to the runner's error sink.
+Retry button; anything else goes to the runner's error sink. A tab keeps one model for its
+whole life (new rows replace the old ones): a model per record shown would pile up while the
+user arrows through the table. A next page that fails leaves the rows shown and says so
+beside "Load more", which tries that page again.
 """
 
 from __future__ import annotations
@@ -163,11 +166,18 @@ class DetailLoader:
         try:
             loaded = await self._rows(place, tab, after)
         except PipedriveError as error:
-            if pane.history.current is place:
-                tab.show_error(f"Could not load the {spec.title.lower()} of this "
-                               f"{_singular(place.resource)}: {error}.",
+            if pane.history.current is not place:
+                return
+            what = f"the {spec.title.lower()} of this {_singular(place.resource)}"
+            if after is not None:  # the rows shown stay; "Load more" asks for the page again
+                tab.show_more_error(f"Could not load more of {what}: {error}.")
+            else:
+                tab.show_error(f"Could not load {what}: {error}.",
                                retry=lambda: self.load_tab(place, tab))
             return
+        finally:
+            if after is not None:  # disabled while the page was under way
+                tab.more_button.setEnabled(True)
         if pane.history.current is not place:
             return
         if loaded is None:
@@ -181,10 +191,12 @@ class DetailLoader:
         if isinstance(model, HistoryModel | RelatedModel) and after is not None:
             model.append_rows(rows, more)
         elif spec.kind == "history":
-            model = HistoryModel(tab)
+            if not isinstance(model, HistoryModel):
+                model = HistoryModel(tab)
             model.set_rows(rows, more)
         else:
-            model = RelatedModel(spec, tab)
+            if not isinstance(model, RelatedModel):
+                model = RelatedModel(spec, tab)
             model.set_rows(rows, columns, more)
         tab.set_model(model)
         tab.loaded_for = place.key

@@ -6,7 +6,9 @@ click for a retry, a header click sorts on the server where the API can (the too
 where it cannot). Actions: copy the selection as TSV (Ctrl+C), open the selected records in
 Pipedrive (Ctrl+Shift+O), choose columns, refresh (F5). Visible columns, their order, widths
 and the sort are remembered per account and resource in ``QSettings``
-(``tableLayout/<account>/<resource>``, a JSON object).
+(``tableLayout/<account's base URL, percent-encoded>/<resource>``, a JSON object): keyed by
+the URL, a renamed account keeps its layouts and two accounts of one name do not share them.
+A layout kept under the account's name (before this) is moved to the new key when first read.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCursor, QDesktopServices, QHelpEvent, QKeySequence
@@ -232,11 +235,20 @@ class RecordTablePane(QWidget):
     # ------------------------------------------------------------------ layout
 
     def _settings_key(self, resource: str) -> str:
-        account = self.session.account.name.replace("/", "_").replace("\\", "_")
+        # Encoded: a URL's "/" would split the key into groups.
+        account = quote(self.session.account.base_url.rstrip("/"), safe="")
         return f"tableLayout/{account}/{resource}"
 
     def _load_layout(self, resource: str) -> dict[str, Any]:
-        raw = self.settings.value(self._settings_key(resource))
+        key = self._settings_key(resource)
+        raw = self.settings.value(key)
+        if raw is None:  # kept under the account's name by an earlier version: move it
+            name = self.session.account.name.replace("/", "_").replace("\\", "_")
+            old = f"tableLayout/{name}/{resource}"
+            raw = self.settings.value(old)
+            if raw is not None:
+                self.settings.setValue(key, raw)
+                self.settings.remove(old)
         try:
             layout = json.loads(raw) if isinstance(raw, str) else {}
         except ValueError:

@@ -2,7 +2,8 @@
 with a Retry button), and a "Load more" button when the list goes on.
 
 The tab only shows what the pane gives it; the pane does the loading (through the task
-runner). Activating a row (double-click, Enter) emits ``activated_target``.
+runner). Activating a row (double-click, Enter) emits ``activated_target``. A next page that
+fails leaves the rows and shows why beside "Load more" (``show_more_error``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class RelatedTab(QWidget):
     """A related tab (objectName ``related_<key>``: ``related_deals``, ``related_history``).
 
     Children: ``relatedView_<key>`` (the table), ``relatedMessage_<key>`` (the message label),
-    ``relatedRetry_<key>`` (Retry, shown after a failure), ``relatedMore_<key>`` ("Load more").
+    ``relatedRetry_<key>`` (Retry, shown after a failure), ``relatedMore_<key>`` ("Load more"),
+    ``relatedMoreError_<key>`` (why the next page failed, beside "Load more").
 
     Attributes:
         spec: the tab's ``TabSpec``.
@@ -87,11 +89,18 @@ class RelatedTab(QWidget):
         self.more_button.setObjectName(f"relatedMore_{spec.key}")
         self.more_button.clicked.connect(self.more_requested)
         self.more_button.hide()
+        self.more_error = QLabel(self)
+        self.more_error.setObjectName(f"relatedMoreError_{spec.key}")
+        self.more_error.setWordWrap(True)
+        self.more_error.hide()
         table_page = QWidget(self)
         table_layout = QVBoxLayout(table_page)
         table_layout.setContentsMargins(0, 0, 0, 0)
         table_layout.addWidget(self.view)
-        table_layout.addWidget(self.more_button, 0, Qt.AlignmentFlag.AlignLeft)
+        more_row = QHBoxLayout()
+        more_row.addWidget(self.more_button, 0, Qt.AlignmentFlag.AlignTop)
+        more_row.addWidget(self.more_error, 1)
+        table_layout.addLayout(more_row)
 
         self.pages = QStackedWidget(self)
         self.pages.addWidget(message_page)
@@ -117,6 +126,8 @@ class RelatedTab(QWidget):
         self.state = "rows"
         self.more_button.setVisible(more)
         self.more_button.setEnabled(True)
+        self.more_button.setText("Load more")
+        self.more_error.hide()
         self.pages.setCurrentIndex(1)
         header = self.view.horizontalHeader()
         header.resizeSections(QHeaderView.ResizeMode.ResizeToContents)
@@ -132,6 +143,15 @@ class RelatedTab(QWidget):
         self._retry = None
         self.pages.setCurrentIndex(0)
 
+    def show_more_error(self, text: str) -> None:
+        """The next page failed: the rows stay; the reason shows beside the button, which
+        tries that page again."""
+        self.more_error.setText(f"{text} Retry loads it again.")
+        self.more_error.show()
+        self.more_button.setText("Retry")
+        self.more_button.setVisible(True)
+        self.more_button.setEnabled(True)
+
     def show_error(self, text: str, retry: Callable[[], object]) -> None:
         self.show_message(text, "error")
         self._retry = retry
@@ -142,6 +162,7 @@ class RelatedTab(QWidget):
         self.show_message("")
         self.state = "idle"
         self.more_button.hide()
+        self.more_error.hide()
 
     # ------------------------------------------------------------------ slots
 
