@@ -6,7 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from explorer.api import Field, NameCache
-from explorer.api.display import ID_KEYS
+from explorer.api.display import ID_KEYS, field_as
+from explorer.core.detail_fields import FLAG_KEYS, key_name, plain_text
 
 # The columns a new table shows, in order, as the Pipedrive web app's list views open; every
 # other field (custom fields included) is one click away in the column chooser.
@@ -39,8 +40,23 @@ def cell_text(names: NameCache, field: Field, record: Mapping[str, Any]) -> str:
     """What a cell shows: option labels, money with currency, names for ids (from the name
     cache; ``#id`` until a name is known)."""
     value = raw_value(record, field)
+    if field.type == "boolean" and value in (0, 1) and not isinstance(value, bool):
+        return "Yes" if value else "No"  # users' is_admin is 0 or 1
+    if field.key == "prices" and isinstance(value, list):
+        return _prices(names, field, value)
     currency = record.get("currency") if field.key == "value" else None
-    return names.format_value(field, value, currency=currency)
+    text = names.format_value(field, value, currency=currency)
+    if field.resource == "notes" and field.key == "content":
+        return plain_text(text)  # a note is HTML; a cell shows its words, not its tags
+    return text
+
+
+def _prices(names: NameCache, field: Field, prices: list[Any]) -> str:
+    """A product's price in each currency (``€49.00, $52.92``)."""
+    money = field_as(field, "monetary")
+    return ", ".join(names.format_value(money, {"value": p.get("price"),
+                                                "currency": p.get("currency")})
+                     for p in prices if isinstance(p, Mapping) and p.get("price") is not None)
 
 
 def default_columns(resource: str, fields: Iterable[Field]) -> list[Field]:
@@ -105,14 +121,16 @@ def with_record_keys(resource: str, fields: Sequence[Field],
                     isinstance(value, list) and any(isinstance(v, dict) for v in value)):
                 continue
             known.add(key)
-            out.append(Field(resource, key, key.replace("_", " ").capitalize(),
-                             _guess_type(key, value), False, False))
+            out.append(Field(resource, key, key_name(key, resource), _guess_type(key, value),
+                             False, False))
     return out
 
 
 def _guess_type(key: str, value: Any) -> str:
-    if isinstance(value, bool) or key in ID_KEYS:
-        return "varchar"  # shown Yes / No
+    if isinstance(value, bool) or key in FLAG_KEYS:
+        return "boolean"  # shown Yes / No
+    if key in ID_KEYS:
+        return "varchar"  # shown as the name it refers to, not as a number
     if isinstance(value, int):
         return "int"
     if isinstance(value, float):

@@ -22,7 +22,8 @@ from typing import Any, Literal
 
 from explorer.api import Field
 
-LABELS = {"deals": "Deals", "leads": "Leads", "persons": "People",
+# "Persons", as the resource tree (and the issue) says: one word for them across the window.
+LABELS = {"deals": "Deals", "leads": "Leads", "persons": "Persons",
           "organizations": "Organizations", "activities": "Activities", "notes": "Notes",
           "products": "Products", "users": "Users"}
 
@@ -109,16 +110,39 @@ def _as_carried(field: Field, record: Mapping[str, Any]) -> Field:
     return field
 
 
+# Names for keys no field catalog describes (notes have one field of metadata, users none),
+# as the web app labels them: what an id refers to, not "Org id".
+KEY_NAMES = {"deal_id": "Deal", "person_id": "Person", "org_id": "Organization",
+             "organization_id": "Organization", "lead_id": "Lead", "user_id": "Owner",
+             "owner_id": "Owner", "creator_user_id": "Creator", "product_id": "Product",
+             "last_update_user_id": "Last updated by", "add_time": "Created",
+             "update_time": "Updated", "active_flag": "Active", "is_admin": "Admin",
+             "role_id": "Role", "timezone_name": "Time zone", "timezone_offset": "UTC offset",
+             "lang": "Language", "icon_url": "Picture URL", "is_you": "You",
+             "has_created_company": "Created the company", "default_currency":
+             "Default currency", "last_login": "Last login", "created": "Created",
+             "modified": "Updated"}
+# Keys whose 0 / 1 (or true / false) is a yes-or-no (users' ``is_admin`` is 0 or 1).
+FLAG_KEYS = frozenset({"active_flag", "is_admin", "is_you", "activated", "is_deleted",
+                       "has_created_company"})
+
+
+def key_name(key: str, resource: str = "") -> str:
+    """A readable name for a record key no catalog names (``org_id`` → ``Organization``)."""
+    if resource == "notes" and key == "user_id":
+        return "Author"  # a note's user is who wrote it (the API: "the author of the note")
+    return KEY_NAMES.get(key) or key.replace("_", " ").strip().capitalize()
+
+
 def synthetic(resource: str, key: str, value: Any) -> Field:
     """A field for a key no catalog describes: a readable name, a type guessed from the key."""
     if key.endswith(("_time", "_date")) or key in ("birthday",):
         ftype = "date"
-    elif isinstance(value, bool):
+    elif isinstance(value, bool) or key in FLAG_KEYS:
         ftype = "boolean"
     else:
         ftype = "varchar"
-    name = key.replace("_", " ").strip().capitalize()
-    return Field(resource, key, name, ftype, False, False)
+    return Field(resource, key, key_name(key, resource), ftype, False, False)
 
 
 def link_target(field: Field, value: Any) -> tuple[str, Any] | None:

@@ -98,8 +98,8 @@ class DetailLoader:
             if pane.history.current is not place:
                 return
             pane.fill(resource, record)  # with the names now known
-            if not fields_ok:
-                failure = pane.session.catalog.failures.get(resource)
+            failure = pane.session.catalog.failures.get(resource)
+            if not fields_ok and failure is not None:  # users have no fields to load
                 pane.show_message(f"The {resource} fields could not be loaded ({failure}); "
                                   "custom fields show their keys.", retry=True)
             self._ready = place
