@@ -40,7 +40,7 @@ def test_crumbs_follow_the_trail_from_the_last_table_selection() -> None:
     assert [c.label for c in nav.crumbs(LABELS)] == ["Deals", "Big deal", "Ann Smith"]
     assert [c.index for c in nav.crumbs(LABELS)] == [None, 0, 1]
     nav.visit("persons", 8, title="Bob Jones", root=True)  # selected in the table
-    assert [c.label for c in nav.crumbs(LABELS)] == ["People", "Bob Jones"]
+    assert [c.label for c in nav.crumbs(LABELS)] == ["Persons", "Bob Jones"]
     nav.back()
     assert [c.label for c in nav.crumbs(LABELS)] == ["Deals", "Big deal", "Ann Smith"]
     nav.go(0)
