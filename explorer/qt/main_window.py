@@ -23,6 +23,7 @@ from explorer.core.views import View
 from explorer.qt import icons
 from explorer.qt.asyncqt import TaskRunner
 from explorer.qt.dialogs.export import ExportDialog
+from explorer.qt.models.record_table import RowState
 from explorer.qt.models.resource_tree import TreeRole
 from explorer.qt.widgets.detail_pane import DetailPane
 from explorer.qt.widgets.notifications import NotificationArea
@@ -353,6 +354,8 @@ class MainWindow(QMainWindow):
         loaded = model.loaded_rows()
         pending = model.rowCount() > loaded  # the loading or error row
         if model.view is None or (loaded == 0 and pending):
+            if model.view is not None and model.row_state(loaded) == RowState.ERROR:
+                return f"{title} · could not be loaded (the list says why)"
             return title  # its first page is not in yet
         locale = QLocale()
         if not pending and not model.canFetchMore():

@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+import httpx
+import pytest
+from PySide6.QtCore import QSettings, Qt
 from pytestqt.qtbot import QtBot
 
+from explorer.api.config import RetryPolicy
+from explorer.core.accounts import Account
 from explorer.core.session import Session
+from explorer.core.settings import CONFIG_DIR_ENV
 from explorer.core.views import View
 from explorer.qt.asyncqt import TaskRunner
+from explorer.qt.main_window import MainWindow
 from explorer.qt.models.record_table import RecordTableModel, RowState, TableRole
 from explorer.qt.widgets.detail_pane import DetailPane
+from explorer.sandbox.app import DEFAULT_TOKEN, SandboxApp
+from explorer.sandbox.config import FaultRule
 from explorer.sandbox.store import Store
 from tests.qt.conftest import until
 
@@ -100,3 +109,32 @@ async def test_a_users_pane_shows_no_fields_failure(session: Session, runner: Ta
         pane.history.current))  # type: ignore[arg-type]
     assert not pane.message.isVisible(), pane.message_text.text()
     assert pane.fields_model.text_of("Admin") == "Yes"
+
+
+async def test_a_list_that_fails_says_why_across_the_table_and_in_the_status_bar(
+        app: SandboxApp, account: Account, runner: TaskRunner, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, qtbot: QtBot) -> None:
+    monkeypatch.setenv(CONFIG_DIR_ENV, str(tmp_path / "config"))
+    session = Session.connect(account, DEFAULT_TOKEN, transport=httpx.ASGITransport(app=app),
+                              retry=RetryPolicy.never())
+    window = MainWindow(session, runner, settings=QSettings(
+        str(tmp_path / "window.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    try:
+        window.resize(1400, 800)
+        window.show()
+        # The fields arrive after the failed page: the table has only its status column.
+        app.state.faults.add(FaultRule("latency", count=1, method="GET",
+                                       path="*personFields*", latency_ms=500))
+        app.state.faults.add(FaultRule("error_500", count=1, method="GET",
+                                       path="/api/v2/persons"))
+        window.show_view(View("persons", "Persons"))
+        table = window.table
+        await until(lambda: table.model.rowCount() > 0
+                    and table.model.row_state(0) == RowState.ERROR)
+        assert window.view_label.text() == "Persons · could not be loaded (the list says why)"
+        row = table.table.visualRect(table.model.index(0, 0))
+        assert row.width() >= table.table.viewport().width() - 2  # the message is not cut short
+    finally:
+        window.close()
+        await session.close()

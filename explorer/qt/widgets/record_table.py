@@ -281,9 +281,11 @@ class RecordTablePane(QWidget):
     def _default_width(self, field: Field, char: int) -> int:
         """A column's first width: its kind of content, never narrower than its header."""
         if not field.key:
-            chars = 40  # the status column shown before the fields arrive
-        else:
-            chars = _BY_KEY.get(field.key) or _BY_TYPE.get(field.type, _DEFAULT_CHARS)
+            # The status column shown before the fields arrive holds the loading or error
+            # row: the table's width, or "Could not load Persons — GET /api/v2/pers…" hides
+            # the why.
+            return max(char * 40, self.table.viewport().width())
+        chars = _BY_KEY.get(field.key) or _BY_TYPE.get(field.type, _DEFAULT_CHARS)
         header = self.table.horizontalHeader()
         # Room for the header's text and its sort arrow, or the column is named "Con…".
         title = header.fontMetrics().horizontalAdvance(field.name) + 4 * char
