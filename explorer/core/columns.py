@@ -40,6 +40,10 @@ def cell_text(names: NameCache, field: Field, record: Mapping[str, Any]) -> str:
     """What a cell shows: option labels, money with currency, names for ids (from the name
     cache; ``#id`` until a name is known)."""
     value = raw_value(record, field)
+    if isinstance(value, Mapping) and not isinstance(value, dict):
+        # A table keeps objects (an address) as read-only mappings; the formatter reads
+        # dicts ("<…PackedRecord object at 0x…>" in the Address column otherwise).
+        value = {key: value[key] for key in value}
     if field.type == "boolean" and value in (0, 1) and not isinstance(value, bool):
         return "Yes" if value else "No"  # users' is_admin is 0 or 1
     if field.key == "prices" and isinstance(value, list):

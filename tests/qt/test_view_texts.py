@@ -98,6 +98,15 @@ async def test_a_products_price_shows_every_currency(
     assert checked > 5
 
 
+async def test_an_organizations_address_shows_as_text(
+        session: Session, runner: TaskRunner, store: Store, qtmodeltester: Any) -> None:
+    model = await listed(session, runner, "organizations", qtmodeltester)
+    shown = cells(model, "address")
+    orgs = {o["id"]: o for o in store.select("organizations")}
+    expected = {i: (orgs[i].get("address") or {}).get("value") or "" for i in shown}
+    assert shown == expected and any(expected.values())
+
+
 async def test_a_users_pane_shows_no_fields_failure(session: Session, runner: TaskRunner,
                                                     store: Store, qtbot: QtBot) -> None:
     pane = DetailPane(session, runner)
