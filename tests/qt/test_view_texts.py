@@ -101,6 +101,10 @@ async def test_a_products_price_shows_every_currency(
 async def test_an_organizations_address_shows_as_text(
         session: Session, runner: TaskRunner, store: Store, qtmodeltester: Any) -> None:
     model = await listed(session, runner, "organizations", qtmodeltester)
+    # Four columns left most of the list empty: the web app's list also shows labels and
+    # what the company does.
+    assert list(headers(model).values()) == ["Name", "Labels", "Address", "Industry",
+                                             "Website", "Owner", "Update time"]
     shown = cells(model, "address")
     orgs = {o["id"]: o for o in store.select("organizations")}
     expected = {i: (orgs[i].get("address") or {}).get("value") or "" for i in shown}
