@@ -5,8 +5,8 @@ Pure: the Qt models turn this into rows. Every field of the record is shown, mai
 the catalog's fields (custom ones by their names) and any key the record carries that no field
 describes (under a readable name), grouped as the Pipedrive web app's sidebar groups them:
 
-- **Summary**: what identifies the record (title or name, value, status, stage, owner, the
-  person and organization);
+- **Summary**: what identifies the record (value, status, stage, owner, the person and
+  organization); its title or name is the pane's heading, not a row repeating it;
 - **Custom fields**: every custom field, in the catalog's order;
 - **Details**: the other built-in fields;
 - **System**: ids, creation and update times, counts, source and visibility.
@@ -69,7 +69,8 @@ def group_fields(resource: str, record: Mapping[str, Any],
     name (``stage_change`` as ``stage_change_time``) reads that key."""
     summary_keys = SUMMARY_KEYS.get(resource, ())
     groups: dict[str, list[Field]] = {g: [] for g in GROUPS}
-    seen: set[str] = set()
+    heading = heading_key(record)
+    seen: set[str] = {heading} if heading else set()
     summary: dict[str, Field] = {}
     for field in fields:
         field = _as_carried(field, record)
@@ -121,7 +122,11 @@ KEY_NAMES = {"deal_id": "Deal", "person_id": "Person", "org_id": "Organization",
              "lang": "Language", "icon_url": "Picture URL", "is_you": "You",
              "has_created_company": "Created the company", "default_currency":
              "Default currency", "last_login": "Last login", "created": "Created",
-             "modified": "Updated"}
+             "modified": "Updated", "id": "ID", "arr": "ARR", "mrr": "MRR", "acv": "ACV",
+             "cc_email": "CC email", "source_lead_id": "Source lead",
+             "source_deal_id": "Source deal", "archive_time": "Archived on",
+             "was_seen": "Seen", "origin_id": "Source origin ID", "channel_id":
+             "Source channel ID", "next_activity_id": "Next activity"}
 # Keys whose 0 / 1 (or true / false) is a yes-or-no (users' ``is_admin`` is 0 or 1).
 FLAG_KEYS = frozenset({"active_flag", "is_admin", "is_you", "activated", "is_deleted",
                        "has_created_company"})
@@ -165,13 +170,23 @@ def reference_id(value: Any) -> Any:
     return value if isinstance(value, int | str) else None
 
 
-def record_title(resource: str, record: Mapping[str, Any] | None, record_id: Any = None) -> str:
-    """What a crumb and the pane's heading call a record."""
-    record = record or {}
+def heading_key(record: Mapping[str, Any]) -> str | None:
+    """The key whose whole text is the pane's heading (``title``, ``name``, ``subject``), so
+    the fields leave it out; None when the heading is made otherwise (a note's content is
+    cut to 40 characters: its row stays)."""
     for key in ("title", "name", "subject"):
         value = record.get(key)
         if isinstance(value, str) and value.strip():
-            return value.strip()
+            return key
+    return None
+
+
+def record_title(resource: str, record: Mapping[str, Any] | None, record_id: Any = None) -> str:
+    """What a crumb and the pane's heading call a record."""
+    record = record or {}
+    key = heading_key(record)
+    if key is not None:
+        return str(record[key]).strip()
     content = record.get("content")
     if isinstance(content, str) and content.strip():
         text = plain_text(content)

@@ -97,13 +97,15 @@ def test_fields_are_grouped_and_unknown_keys_kept() -> None:
     record = {"id": 4, "title": "Big deal", "stage_id": 2, "owner_id": 1, "arr": None,
               "stage_change_time": "2026-10-01T00:00:00Z", "custom_fields": {"a" * 40: 12}}
     groups = dict(group_fields("deals", record, [title, STAGE, OWNER, SOURCE, change]))
-    assert [f.name for f in groups["Summary"]] == ["Title", "Stage", "Owner"]
+    # The title is the pane's heading: no row repeats it.
+    assert [f.name for f in groups["Summary"]] == ["Stage", "Owner"]
+    assert "title" not in [f.key for fields in groups.values() for f in fields]
     assert [f.name for f in groups["Custom fields"]] == ["Deal source"]
     assert "Last stage change" in [f.name for f in groups["System"]]
     assert [f.key for f in groups["System"] if f.name == "Last stage change"] == [
         "stage_change_time"]
-    assert "Arr" in [f.name for f in groups["Details"]]
-    assert "Id" in [f.name for f in groups["System"]]
+    assert "ARR" in [f.name for f in groups["Details"]]
+    assert "ID" in [f.name for f in groups["System"]]
     assert link_target(OWNER, 1) == ("users", 1)
     assert link_target(Field("deals", "person_id", "Person", "people", False, True),
                        {"value": 7, "name": "Ann"}) == ("persons", 7)

@@ -122,7 +122,7 @@ async def test_browse_a_deal_follow_its_person_and_come_back(
                     and detail.fields_model.text_of("Deal source") is not None, within=20)
         assert detail.fields_model.text_of("Deal source") == label(
             source, deal["custom_fields"][source["field_code"]])
-        assert detail.fields_model.text_of("Title") == deal["title"]
+        assert detail.title.text() == deal["title"]
         await until(lambda: detail.fields_model.text_of("Contact person") == person["name"])
 
         # Follow the person link: Enter on the "Contact person" row.
@@ -143,7 +143,7 @@ async def test_browse_a_deal_follow_its_person_and_come_back(
         QTest.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_Left,
                        Qt.KeyboardModifier.AltModifier)
         await until(lambda: detail.current() == ("deals", deal_id), within=20)
-        assert detail.fields_model.text_of("Title") == deal["title"]
+        assert detail.title.text() == deal["title"]
     finally:
         window.close()
         await asyncio.wait_for(window_closed(window), 20)
