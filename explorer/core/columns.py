@@ -47,6 +47,11 @@ def cell_text(names: NameCache, field: Field, record: Mapping[str, Any]) -> str:
         value = {key: value[key] for key in value}
     if field.type == "boolean" and value in (0, 1) and not isinstance(value, bool):
         return "Yes" if value else "No"  # users' is_admin is 0 or 1
+    if field.resource == "activities" and field.key == "type" and not field.options \
+            and isinstance(value, str):
+        # The type's key ("product_demo"); Pipedrive names the built-in types after their
+        # keys ("Product demo"), and a custom type's key is made from its name.
+        return value.replace("_", " ").strip().capitalize()
     if field.key == "prices" and isinstance(value, list):
         return _prices(names, field, value)
     currency = record.get("currency") if field.key == "value" else None

@@ -111,6 +111,16 @@ async def test_an_organizations_address_shows_as_text(
     assert shown == expected and any(expected.values())
 
 
+async def test_an_activitys_type_shows_its_name(
+        session: Session, runner: TaskRunner, store: Store, qtmodeltester: Any) -> None:
+    model = await listed(session, runner, "activities", qtmodeltester)
+    shown = cells(model, "type")
+    names = {t["key_string"]: t["name"] for t in store.select("activity_types")}
+    activities = {a["id"]: a for a in store.select("activities")}
+    assert shown == {i: names[activities[i]["type"]] for i in shown}
+    assert "Product demo" in shown.values()
+
+
 async def test_a_users_pane_shows_no_fields_failure(session: Session, runner: TaskRunner,
                                                     store: Store, qtbot: QtBot) -> None:
     pane = DetailPane(session, runner)
