@@ -121,6 +121,22 @@ async def test_an_activitys_type_shows_its_name(
     assert "Product demo" in shown.values()
 
 
+async def test_a_leads_value_shows_as_money(
+        session: Session, runner: TaskRunner, store: Store, qtmodeltester: Any) -> None:
+    model = await listed(session, runner, "leads", qtmodeltester)
+    shown = cells(model, "value")
+    leads = {lead["id"]: lead for lead in store.select("leads")}
+    checked = 0
+    for lead_id, text in shown.items():
+        value = leads[lead_id].get("value")
+        if not value:
+            assert text == ""
+        elif value["currency"] in SYMBOLS:
+            assert text == f"{SYMBOLS[value['currency']]}{value['amount']:,.2f}"
+            checked += 1
+    assert checked > 5
+
+
 async def test_a_users_pane_shows_no_fields_failure(session: Session, runner: TaskRunner,
                                                     store: Store, qtbot: QtBot) -> None:
     pane = DetailPane(session, runner)
