@@ -122,7 +122,8 @@ KEY_NAMES = {"deal_id": "Deal", "person_id": "Person", "org_id": "Organization",
              "lang": "Language", "icon_url": "Picture URL", "is_you": "You",
              "has_created_company": "Created the company", "default_currency":
              "Default currency", "last_login": "Last login", "created": "Created",
-             "modified": "Updated", "id": "ID", "label_ids": "Labels", "arr": "ARR", "mrr": "MRR", "acv": "ACV",
+             "modified": "Updated", "id": "ID", "label_ids": "Labels", "arr": "ARR",
+             "mrr": "MRR", "acv": "ACV",
              "cc_email": "CC email", "source_lead_id": "Source lead",
              "source_deal_id": "Source deal", "archive_time": "Archived on",
              "was_seen": "Seen", "origin_id": "Source origin ID", "channel_id":
