@@ -1,4 +1,4 @@
-"""What the notes, users and products lists and a user's detail pane show, against the
+"""What the lists, a user's detail pane and the column chooser show, against the
 sandbox: columns named as the web app names them (not ``Org id``), yes / no flags, a note's
 words without its HTML, a product's price in each currency.
 
@@ -177,3 +177,17 @@ async def test_a_list_that_fails_says_why_across_the_table_and_in_the_status_bar
     finally:
         window.close()
         await session.close()
+
+
+async def test_the_column_chooser_shows_twenty_fields_at_once(session: Session,
+                                                              qtbot: QtBot) -> None:
+    from explorer.qt.dialogs.columns import ColumnChooser
+
+    fields = list(await session.fields("deals"))
+    assert len(fields) > 40  # the demo's deals: more than a short list can show
+    chooser = ColumnChooser(fields, [f.key for f in fields[:5]])
+    qtbot.addWidget(chooser)
+    chooser.show()
+    await until(chooser.isVisible)
+    row = chooser.list.sizeHintForRow(0)
+    assert chooser.list.viewport().height() >= 19 * row  # about ten, before

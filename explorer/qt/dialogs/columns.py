@@ -98,6 +98,13 @@ class ColumnChooser(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         self.accepted.connect(lambda: self.columns_chosen.emit(self.chosen_keys()))
+        # Room for about 20 fields (a deal has 50 and more) and a long custom field's name;
+        # from the font, so it holds at any scaling. Qt's default showed about ten.
+        metrics = self.list.fontMetrics()
+        rows = max(self.list.sizeHintForRow(0), metrics.height()) if self.list.count() \
+            else metrics.height()
+        self.list.setMinimumHeight(rows * 20)
+        self.list.setMinimumWidth(metrics.horizontalAdvance("x") * 40)
         self.list.itemChanged.connect(self._update_ok)
         self._update_ok()
         if self.list.count():
