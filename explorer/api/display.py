@@ -80,6 +80,9 @@ ID_KEYS = {"owner_id": "user", "creator_user_id": "user", "user_id": "user",
            "assigned_to_user_id": "user", "person_id": "person", "org_id": "organization",
            "organization_id": "organization", "pipeline_id": "pipeline", "stage_id": "stage",
            "deal_id": "deal", "lead_id": "lead",
+           # Who last changed a record / created it (notes, files, filters; spec names).
+           "last_update_user_id": "user", "last_updated_by_user_id": "user",
+           "created_by_user_id": "user", "added_by_user_id": "user",
            # A lead's deal: the one it was converted from (v1 /leads, spec).
            "source_deal_id": "deal"}
 

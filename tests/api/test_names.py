@@ -142,3 +142,13 @@ async def test_names_in_search_results_are_kept(app: SandboxApp, client: Pipedri
     assert "getPersons" not in counted(app)  # the items carry their person's name
     person = await client.get("persons", deal["person_id"])
     assert names.resolve("person", deal["person_id"]) == person["name"]
+
+
+async def test_who_last_changed_a_note_is_named(client: PipedriveClient, store: Any) -> None:
+    page = await client.fetch_page("notes", page_size=20)
+    note = next(n for n in page.records if n.get("last_update_user_id"))
+    names = NameCache(client)
+    await names.load_records("notes", page.records)
+    user = store.get("users", note["last_update_user_id"])
+    field = Field("notes", "last_update_user_id", "Last updated by", "int", False, False)
+    assert names.format_value(field, note["last_update_user_id"]) == user["name"]
