@@ -162,7 +162,16 @@ async def test_remove_and_try_the_demo(qtbot: QtBot, app: SandboxApp, tmp_path: 
     assert [dialog.account_list.item(i).text() for i in range(2)] == [
         "Kept  [live]", "Gone  [live]"]
     dialog.select(gone.id)
+    dialog.remove_button.click()  # asks first: nothing is removed yet
+    assert "Remove Gone?" in dialog.message_label.text()
+    assert "keychain" in dialog.message_label.text()
+    assert [e.id for e in accounts.accounts()] == [kept.id, gone.id]
+    dialog.select(kept.id)  # another account: the question is void
+    assert dialog.remove_button.text() == "&Remove"
+    dialog.select(gone.id)
     dialog.remove_button.click()
+    assert [e.id for e in accounts.accounts()] == [kept.id, gone.id]
+    dialog.remove_button.click()  # confirmed
     await until(lambda: dialog.account_list.count() == 1)
     assert [e.id for e in accounts.accounts()] == [kept.id]
     assert list(keys.entries) == [(KEYRING_SERVICE, kept.id)]

@@ -113,6 +113,7 @@ class AccountsDialog(QDialog):
         self.oauth_app = oauth_app
         self._open_url = open_url
         self._oauth_tokens: TokenSet | None = None
+        self._removing: str | None = None  # the account a first Remove click asked about
         self.runner = TaskRunner(self)
         self.finished.connect(self._cancel_tasks)
         self._build()
@@ -261,6 +262,10 @@ class AccountsDialog(QDialog):
                 self.account_list.setCurrentRow(row)
 
     def _update_buttons(self) -> None:
+        if self._removing is not None and self._removing != self.selected_id():
+            self._removing = None  # another account selected: the question is void
+            self.remove_button.setText("&Remove")
+            self._say("")
         has = self.selected_id() is not None
         self.open_button.setEnabled(has)
         self.remove_button.setEnabled(has)
@@ -294,10 +299,25 @@ class AccountsDialog(QDialog):
         self.accept()
 
     def remove_selected(self) -> None:
+        """The first click asks (in the dialog's message line, not a modal box); a second
+        click on the same account removes it and deletes its token from the keychain."""
         account_id = self.selected_id()
-        if account_id is not None:
-            self.runner.start(self._remove(account_id), name="remove an account",
-                              key="remove", report=False)
+        item = self.account_list.currentItem()
+        if account_id is None or item is None:
+            return
+        if self._removing != account_id:
+            self._removing = account_id
+            self.remove_button.setText("Confirm &remove")
+            name = item.text().split("  [")[0]
+            self._say(f"Remove {name}? Its API token is deleted from the keychain, and "
+                      "adding the account again needs the token. Click “Confirm remove” to "
+                      "go on, or select another account.")
+            return
+        self._removing = None
+        self.remove_button.setText("&Remove")
+        self._say("")
+        self.runner.start(self._remove(account_id), name="remove an account",
+                          key="remove", report=False)
 
     async def _remove(self, account_id: str) -> None:
         await asyncio.to_thread(self.store.remove, account_id)
