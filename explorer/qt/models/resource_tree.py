@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from enum import IntEnum
 from typing import Any
 
@@ -28,6 +28,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QIcon
 
+from explorer.api import PipedriveClient
 from explorer.core import tree
 from explorer.core.session import Session
 from explorer.core.tree import TreeNode, TreeState
@@ -36,6 +37,10 @@ from explorer.qt.asyncqt import TaskRunner
 from explorer.qt.icons import icon
 
 log = logging.getLogger(__name__)
+
+# The tree's two loads, by the TreeState attribute they fill (and its ``_error`` twin).
+_LOADERS: dict[str, Callable[[PipedriveClient], Awaitable[object]]] = {
+    "pipelines": tree.load_pipelines, "filters": tree.load_filters}
 
 Index = QModelIndex | QPersistentModelIndex
 _TOP = QModelIndex()  # the invisible root, as a default argument
@@ -261,40 +266,25 @@ class ResourceTreeModel(QAbstractItemModel):
     # ------------------------------------------------------------------ loading
 
     def _start(self, section: str) -> None:
-        if section == "pipelines":
-            if self._state.pipelines is None:
-                self._state.pipelines_error = None
-            coro = self._load_pipelines()
-        else:
-            if self._state.filters is None:
-                self._state.filters_error = None
-            coro = self._load_filters()
+        """Load ``section`` (``pipelines`` or ``filters``) in the background."""
+        if getattr(self._state, section) is None:
+            setattr(self._state, f"{section}_error", None)  # "Loading…" again, not the error
         self._rebuild()
-        self._runner.start(coro, name=f"resource tree: {section}",
+        self._runner.start(self._load(section), name=f"resource tree: {section}",
                            key=f"{self._task_key}-{section}", report=False)
 
-    async def _load_pipelines(self) -> None:
+    async def _load(self, section: str) -> None:
+        loader = _LOADERS[section]
         try:
-            pipelines = await tree.load_pipelines(self._session.client)
+            loaded = await loader(self._session.client)
         except Exception as exc:  # any failure becomes the error child
-            log.warning("resource tree: pipelines failed: %s", exc)
-            if self._state.pipelines is None:
-                self._state.pipelines_error = str(exc) or type(exc).__name__
+            log.warning("resource tree: %s failed: %s", section, exc)
+            if getattr(self._state, section) is None:  # what was loaded before stays
+                setattr(self._state, f"{section}_error", str(exc) or type(exc).__name__)
                 self._rebuild()
             return
-        self._state.pipelines, self._state.pipelines_error = pipelines, None
-        self._rebuild()
-
-    async def _load_filters(self) -> None:
-        try:
-            filters = await tree.load_filters(self._session.client)
-        except Exception as exc:  # any failure becomes the error child
-            log.warning("resource tree: saved filters failed: %s", exc)
-            if self._state.filters is None:
-                self._state.filters_error = str(exc) or type(exc).__name__
-                self._rebuild()
-            return
-        self._state.filters, self._state.filters_error = filters, None
+        setattr(self._state, section, loaded)
+        setattr(self._state, f"{section}_error", None)
         self._rebuild()
 
     def _count(self, views: Sequence[View], *, reload: bool = False) -> None:
