@@ -11,10 +11,12 @@ never ``qtbot.wait`` inside a coroutine.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 # isort: split
@@ -37,6 +39,17 @@ def pytest_asyncio_loop_factories(config: pytest.Config,
                                   item: pytest.Item) -> dict[str, Callable[[], object]]:
     """Every async test under tests/qt runs on a qasync loop."""
     return {"qt": _qt_loop}
+
+
+@pytest.fixture(autouse=True)
+def _collect_what_the_test_left(qapp: QApplication) -> Iterator[None]:
+    """After each Qt test: collect its garbage and deliver its pending deletions now, while
+    the test's widgets are still the only ones involved, so that a wrapper freed late can
+    never be deleted by a collection running inside a later test's event processing."""
+    yield
+    gc.collect()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    qapp.processEvents()
 
 
 @pytest.fixture(scope="module")

@@ -225,12 +225,18 @@ class RecordTablePane(QWidget):
             self.chooser.close()
         chooser = ColumnChooser(self.model.fields, [f.key for f in self.visible_columns()],
                                 self)
-        chooser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         chooser.columns_chosen.connect(self.set_column_keys)
-        chooser.destroyed.connect(lambda: setattr(self, "chooser", None))
+        # A bound slot, not a lambda over self: Qt disconnects it when the pane goes, so the
+        # chooser's end never reaches a pane being destroyed.
+        chooser.finished.connect(self._chooser_finished)
         self.chooser = chooser
         chooser.open()
         return chooser
+
+    def _chooser_finished(self, _result: int) -> None:
+        chooser, self.chooser = self.chooser, None
+        if chooser is not None:
+            chooser.deleteLater()
 
     # ------------------------------------------------------------------ layout
 
