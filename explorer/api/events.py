@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from explorer.api.lanes import Lane
 from explorer.api.ratelimit import RequestKind
@@ -100,18 +100,21 @@ class GovernorEvent:
 
 
 Subscriber = Callable[[GovernorEvent], None]
+E = TypeVar("E")
 
 
-class Publisher:
-    """Subscribers and safe delivery (a subscriber's exception is logged, never raised)."""
+class Publisher(Generic[E]):
+    """Subscribers and safe delivery (a subscriber's exception is logged, never raised);
+    ``what`` names the subscribers in that log line."""
 
-    def __init__(self) -> None:
-        self._subscribers: list[Subscriber] = []
+    def __init__(self, what: str = "a rate governor subscriber") -> None:
+        self._subscribers: list[Callable[[E], None]] = []
+        self._what = what
 
     def __bool__(self) -> bool:
         return bool(self._subscribers)
 
-    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+    def subscribe(self, callback: Callable[[E], None]) -> Callable[[], None]:
         """Call ``callback(event)`` on every change from now on; returns the unsubscribe."""
         self._subscribers.append(callback)
 
@@ -121,9 +124,9 @@ class Publisher:
 
         return unsubscribe
 
-    def publish(self, event: GovernorEvent) -> None:
+    def publish(self, event: E) -> None:
         for callback in list(self._subscribers):
             try:
                 callback(event)
             except Exception:  # a meter's bug must not break the request path
-                log.exception("a rate governor subscriber failed; the event was dropped")
+                log.exception("%s failed; the event was dropped", self._what)

@@ -157,7 +157,7 @@ class RateGovernor:
         self._in_flight = 0
         self._daily: _Daily | None = None
         self._block: _Block | None = None
-        self._events = Publisher()
+        self._events = Publisher[GovernorEvent]()
         self._changes: set[Change] = set()
         self._publishing = False
         self._settle: asyncio.TimerHandle | None = None

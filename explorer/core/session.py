@@ -21,6 +21,7 @@ from explorer.api import (
     UsageCounter,
 )
 from explorer.api.errors import PipedriveError
+from explorer.api.events import Publisher
 from explorer.api.fields import DEFAULT_RESOURCES, ResourceFields
 from explorer.api.resources import resource as api_resource
 from explorer.core.accounts import Account
@@ -52,7 +53,8 @@ class Session:
         self.catalog = FieldCatalog(client)
         self.names = NameCache(client)
         self.source: RecordSource = source or ClientSource(client)
-        self._snapshot_listeners: list[SnapshotListener] = []
+        self._snapshot_listeners: Publisher[tuple[RateSnapshot, UsageCounter]] = Publisher(
+            "a rate-limit snapshot listener")
         self._field_loads: dict[str, asyncio.Task[ResourceFields]] = {}
 
     @classmethod
@@ -78,18 +80,12 @@ class Session:
         return session
 
     def on_snapshot(self, listener: SnapshotListener) -> Callable[[], None]:
-        """Call ``listener(snapshot, usage)`` after every response; returns an unsubscribe."""
-        self._snapshot_listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._snapshot_listeners:
-                self._snapshot_listeners.remove(listener)
-
-        return unsubscribe
+        """Call ``listener(snapshot, usage)`` after every response; returns an unsubscribe.
+        A listener that raises is logged and skipped, like a governor subscriber."""
+        return self._snapshot_listeners.subscribe(lambda pair: listener(*pair))
 
     def _publish(self, snapshot: RateSnapshot, usage: UsageCounter) -> None:
-        for listener in list(self._snapshot_listeners):
-            listener(snapshot, usage)
+        self._snapshot_listeners.publish((snapshot, usage))
 
     async def fields(self, resource: str) -> ResourceFields:
         """The fields of ``resource``, loaded once for the session (concurrent callers share
