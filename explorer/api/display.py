@@ -193,7 +193,7 @@ def format_value(
         items = shown if isinstance(shown, list) else [shown]
         return ", ".join(str(v).capitalize() if ftype == "status" else str(v) for v in items)
     if ftype == "monetary":
-        if isinstance(value, dict):
+        if isinstance(value, Mapping):
             amount = value.get("value", value.get("amount"))
             currency = value.get("currency") or currency
         else:
@@ -208,7 +208,7 @@ def format_value(
             return VISIBILITY.get(int(value), str(value))
         except (TypeError, ValueError):
             return str(value)
-    if ftype in ("daterange", "timerange") and isinstance(value, dict):
+    if ftype in ("daterange", "timerange") and isinstance(value, Mapping):
         parts = [format_value(field_as(field, ftype[:4]), value.get(k), locale=locale,
                               timezone=timezone) for k in ("start", "end")]
         return " – ".join(p for p in parts if p)
@@ -220,11 +220,11 @@ def format_value(
         return format_id(int(value)) if float(value).is_integer() else str(value)
     if isinstance(value, int | float):
         return format_number(value, locale)
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         text = value.get("formatted_address") or value.get("value") or value.get("name")
         return "" if text is None else str(text)
     if isinstance(value, list):
-        return ", ".join(str(v.get("value", "")) if isinstance(v, dict) else str(v)
+        return ", ".join(str(v.get("value", "")) if isinstance(v, Mapping) else str(v)
                          for v in value)
     return str(value)
 
@@ -240,7 +240,7 @@ def field_as(field: Field, ftype: str) -> Field:
 
 
 def _reference(kind: str, value: Any, resolver: Resolver | None) -> str:
-    if isinstance(value, dict):  # v1 nests {"value": id, "name": …}; v2 search {"id", "name"}
+    if isinstance(value, Mapping):  # v1 nests {"value": id, "name": …}; v2 search {"id", "name"}
         name = value.get("name")
         if isinstance(name, str) and name:
             return name

@@ -351,7 +351,7 @@ def labelled(field: Field, value: Any) -> Any:
 
 
 def labelled_one(field: Field, value: Any) -> Any:
-    if isinstance(value, dict) and "label" in value:
+    if isinstance(value, Mapping) and "label" in value:
         return value["label"]
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         value = int(value)

@@ -37,18 +37,10 @@ def raw_value(record: Mapping[str, Any], field: Field) -> Any:
     return record.get(field.key)
 
 
-# Types a cell's value usually has: no Mapping test for them (an export asks for millions).
-_PLAIN = frozenset({str, int, float, bool, type(None), dict, list})
-
-
 def cell_text(names: NameCache, field: Field, record: Mapping[str, Any]) -> str:
     """What a cell shows: option labels, money with currency, names for ids (from the name
     cache; ``#id`` until a name is known)."""
     value = raw_value(record, field)
-    if type(value) not in _PLAIN and isinstance(value, Mapping):  # the cheap test first
-        # A table keeps objects (an address) as read-only mappings; the formatter reads
-        # dicts ("<…PackedRecord object at 0x…>" in the Address column otherwise).
-        value = {key: value[key] for key in value}
     if field.type == "boolean" and value in (0, 1) and not isinstance(value, bool):
         return "Yes" if value else "No"  # users' is_admin is 0 or 1
     if field.resource == "activities" and field.key == "type" and not field.options \
