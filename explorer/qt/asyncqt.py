@@ -98,11 +98,9 @@ class TaskRunner(QObject):
 
     Signals:
         failed(str, object, object): task name, the exception, the retry callable or None.
-        busy_changed(int): number of running tasks.
     """
 
     failed = Signal(str, object, object)
-    busy_changed = Signal(int)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -113,10 +111,6 @@ class TaskRunner(QObject):
     @property
     def tasks(self) -> frozenset[asyncio.Task[Any]]:
         return frozenset(self._tasks)
-
-    def running(self, key: str) -> bool:
-        task = self._keyed.get(key)
-        return task is not None and not task.done()
 
     def start(self, coro: Coroutine[Any, Any, T], *, name: str, key: str | None = None,
               lane: lanes.Lane = "interactive", retry: Retry | None = None,
@@ -137,7 +131,6 @@ class TaskRunner(QObject):
         if key is not None:
             self._keyed[key] = task
         task.add_done_callback(lambda t: self._done(t, key, retry, report))
-        self.busy_changed.emit(len(self._tasks))
         return task
 
     def cancel(self, key: str) -> None:
@@ -159,7 +152,6 @@ class TaskRunner(QObject):
         self._tasks.discard(task)
         if key is not None and self._keyed.get(key) is task:
             del self._keyed[key]
-        self.busy_changed.emit(len(self._tasks))
         if task.cancelled():
             return
         exc = task.exception()
