@@ -275,7 +275,6 @@ class MainWindow(QMainWindow):
         self.table.record_selected.connect(self.detail.show_record)
         self.table.first_rows.connect(self.first_rows)
         self.table.model.load_failed.connect(self.load_failed)
-        self.detail.navigated.connect(self._navigated)
         self.detail.resource_requested.connect(self._resource_requested)
         self.runner.failed.connect(self.notifications.on_task_failed)
         model = self.table.model
@@ -371,9 +370,6 @@ class MainWindow(QMainWindow):
 
     def _resource_requested(self, resource: str) -> None:
         self.tree.select_resource(resource)
-
-    def _navigated(self, resource: str, record_id: object) -> None:
-        pass  # the breadcrumbs show where the pane went; the status keeps the table's view
 
     def _focus(self, pane: QWidget) -> None:
         pane.setVisible(True)
