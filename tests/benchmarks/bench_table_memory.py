@@ -20,12 +20,11 @@ and ``ratio_to_limit`` = the larger of the peak and the projection ÷ 300 MB.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import resource
 import time
 
-from bench_ui_stall import QApplication, View, large_sandbox, loading, new_loop, open_pane
+from bench_ui_stall import View, loading, open_pane, run_on_sandbox, sandbox_parser
 
 GOAL_MB = 300.0
 TARGET_ROWS = 100_000
@@ -75,18 +74,7 @@ async def run(url: str, token: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="large", choices=("small", "medium", "large"))
-    parser.add_argument("--db", help="a sandbox database file to create or reuse")
-    args = parser.parse_args()
-    app = QApplication.instance() or QApplication([])
-    with large_sandbox(args.size, args.db) as (url, token):
-        loop = new_loop(app)  # type: ignore[arg-type]
-        try:
-            figure = loop.run_until_complete(run(url, token))
-        finally:
-            loop.close()
-    print(figure)
+    run_on_sandbox(sandbox_parser(__doc__.splitlines()[0]).parse_args(), run)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -132,22 +132,35 @@ async def run(url: str, token: str, freeze: bool = False) -> str:
         await session.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def sandbox_parser(description: str) -> argparse.ArgumentParser:
+    """The options every table benchmark takes: the data set's size and a database to keep."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--size", default="large", choices=("small", "medium", "large"))
     parser.add_argument("--db", help="a sandbox database file to create or reuse")
-    parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
-                        help="skip the app's gc.freeze() of start-up objects (to see the "
-                             "collector's pauses)")
-    args = parser.parse_args()
+    return parser
+
+
+def run_on_sandbox(args: argparse.Namespace,
+                   measure: Callable[[str, str], Awaitable[str]]) -> None:
+    """Start the sandbox ``args`` ask for, run ``measure(url, token)`` on a qasync loop, and
+    print the figure it returns (last, as every benchmark does)."""
     app = QApplication.instance() or QApplication([])
     with large_sandbox(args.size, args.db) as (url, token):
         loop = new_loop(app)  # type: ignore[arg-type]
         try:
-            figure = loop.run_until_complete(run(url, token, args.gc_freeze))
+            figure = loop.run_until_complete(measure(url, token))
         finally:
             loop.close()
     print(figure)
+
+
+def main() -> None:
+    parser = sandbox_parser(__doc__.splitlines()[0])
+    parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
+                        help="skip the app's gc.freeze() of start-up objects (to see the "
+                             "collector's pauses)")
+    args = parser.parse_args()
+    run_on_sandbox(args, lambda url, token: run(url, token, args.gc_freeze))
 
 
 if __name__ == "__main__":
