@@ -132,8 +132,10 @@ def cli_account(company: str | None, url: str | None) -> Account:
 
 def kind_of(base_url: str) -> AccountKind:
     """A loopback server is a sandbox; anything else is taken for a live company."""
+    from explorer.api.loopback import LOOPBACK_HOSTS  # here: the CLI starts without httpx
+
     host = urlsplit(base_url).hostname or ""
-    return "sandbox" if host in ("127.0.0.1", "localhost", "::1") else "live"
+    return "sandbox" if host in LOOPBACK_HOSTS else "live"
 
 
 def check_display(smoke: bool) -> None:

@@ -9,7 +9,6 @@ answer; ``describe_check_failure`` the message for a failure (never the token).
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
@@ -36,6 +35,7 @@ from explorer.api.errors import (
     TransportError,
     Unauthorized,
 )
+from explorer.api.loopback import LOOPBACK_HOSTS
 from explorer.api.oauth import OpenUrl
 from explorer.core.accounts import Account
 
@@ -56,7 +56,7 @@ def parse_company(text: str) -> tuple[str, str | None]:
                              "name a host, e.g. https://acme.pipedrive.com.")
         host = parts.hostname.lower()
         origin = f"{parts.scheme}://{parts.netloc}"
-        if parts.scheme == "http" and not _loopback(host):
+        if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
             # The token travels in every request's header: over plain http anyone on the
             # way could read it. Loopback (a sandbox on this machine) never leaves it.
             raise ValueError(f"{origin} is not encrypted: the API token would be readable on "
@@ -70,15 +70,6 @@ def parse_company(text: str) -> tuple[str, str | None]:
         raise ValueError("Type the company domain: the part before .pipedrive.com in your "
                          "Pipedrive address (acme for acme.pipedrive.com).")
     return f"https://{domain}.pipedrive.com", domain
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
