@@ -39,7 +39,7 @@ from explorer.core.export_writers import (
     XlsxSheetWriter,
     xlsx_cell,
 )
-from explorer.core.views import View
+from explorer.core.views import View, deal_count
 
 if TYPE_CHECKING:
     from explorer.core.session import Session
@@ -52,8 +52,6 @@ T = TypeVar("T")
 PAGE_SIZE = 500  # Pipedrive's largest page: fewest requests and tokens per record
 XLSX_MAX_ROWS = 1_048_576 - 1  # a worksheet's rows, less the header
 # Deal list filters ``GET /v1/deals/summary`` takes too, so it can count the list cheaply.
-SUMMARY_FILTERS = {"filter_id": "filter_id", "stage_id": "stage_id",
-                   "pipeline_id": "pipeline_id", "status": "status", "owner_id": "user_id"}
 _CHUNK = 100  # rows turned into cells between yields to the event loop
 
 
@@ -244,24 +242,12 @@ class ExportJob:
 
 
 async def cheap_total(client: PipedriveClient, view: View) -> int | None:
-    """How many records ``view`` lists, when one light request says so (deals, not
-    archived, filtered only by what ``/deals/summary`` takes); None otherwise or if that
-    request fails (the export goes on without a total)."""
-    if resource(view.resource).name != "deals" or view.archived:
-        return None
-    params = {}
-    for key, value in view.filters:
-        if value is None:
-            continue
-        if key not in SUMMARY_FILTERS:
-            return None
-        params[SUMMARY_FILTERS[key]] = value
+    """How many records ``view`` lists when one light request says so (``deal_count``);
+    None otherwise or if that request fails (the export goes on without a total)."""
     try:
-        env = await client.request("GET", "v1", "/deals/summary", params=params)
+        return await deal_count(client, view)
     except PipedriveError:
         return None
-    count = env.data.get("total_count") if isinstance(env.data, Mapping) else None
-    return count if isinstance(count, int) and not isinstance(count, bool) else None
 
 
 # ---------------------------------------------------------------------- helpers

@@ -3,8 +3,9 @@
 ``build_tree(state)`` turns what has been loaded so far (pipelines with their stages, saved
 filters, counts; each may still be loading or have failed) into a list of ``TreeNode``. Keys are
 stable between builds, so a Qt model can diff one build against the next and keep the selection
-when children arrive. The loaders (``load_pipelines``, ``load_filters``, ``deal_count``) are
-coroutines over the client for the Qt side to start through its task runner:
+when children arrive. The loaders (``load_pipelines``, ``load_filters``; the counts come from
+``views.deal_count``) are coroutines over the client for the Qt side to start through its task
+runner:
 
 * pipelines and stages: ``GET /api/v2/pipelines`` and ``GET /api/v2/stages`` (5 tokens each);
 * saved filters of every type: one ``GET /api/v1/filters`` without ``type`` (20 tokens),
@@ -282,15 +283,3 @@ async def load_pipelines(client: PipedriveClient) -> tuple[Pipeline, ...]:
 async def load_filters(client: PipedriveClient) -> dict[str, tuple[SavedFilter, ...]]:
     """Every saved filter, grouped per resource, from one request."""
     return filters_from([r async for r in client.iterate("filters")])
-
-
-async def deal_count(client: PipedriveClient, view: View) -> int:
-    """How many deals ``view`` lists (all deals, a pipeline or a stage, not archived), from
-    ``GET /v1/deals/summary``, which takes the same ``pipeline_id`` / ``stage_id`` filters and
-    counts every status, as the deals list shows them."""
-    if view.resource != "deals" or view.archived:
-        raise ValueError("only deal views that are not archived are counted")
-    params = {k: v for k, v in view.filters if k in ("pipeline_id", "stage_id", "filter_id")}
-    envelope = await client.request("GET", "v1", "/deals/summary", params=params)
-    data = envelope.data or {}
-    return int(data.get("total_count") or 0)

@@ -32,7 +32,7 @@ from explorer.api import PipedriveClient
 from explorer.core import tree
 from explorer.core.session import Session
 from explorer.core.tree import TreeNode, TreeState
-from explorer.core.views import View
+from explorer.core.views import View, deal_count
 from explorer.qt.asyncqt import TaskRunner
 from explorer.qt.icons import icon
 
@@ -300,7 +300,7 @@ class ResourceTreeModel(QAbstractItemModel):
     async def _load_counts(self, views: Sequence[View]) -> None:
         client = self._session.client
         try:
-            results = await asyncio.gather(*(tree.deal_count(client, v) for v in views),
+            results = await asyncio.gather(*(deal_count(client, v) for v in views),
                                            return_exceptions=True)
         finally:
             self._counting.difference_update(v.key for v in views)
@@ -308,7 +308,7 @@ class ResourceTreeModel(QAbstractItemModel):
             if isinstance(result, BaseException):
                 # A count is decoration: without it the node simply shows none.
                 log.info("resource tree: no count for %s: %s", view.key, result)
-            else:
+            elif result is not None:
                 self._state.counts[view.key] = result
         self._rebuild()
 
